@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import { ledgerRoutes } from '../ledger/ledger-routes.ts';
+import { memberRoutes } from '../members/member-routes.ts';
+import { programRoutes } from '../programs/program-routes.ts';
+import { createAuthenticator } from './auth.ts';
+import { ProblemError, problemBody } from './error-codes.ts';
+import { ProblemSchema } from './schemas.ts';
+
+export interface AppDeps {
+  db: Db;
+  config: Config;
+  /** Tests move time; production reads the database clock. */
+  clock?: () => Date | undefined;
+  logger?: boolean | object;
+}
+
+export type App = FastifyInstance & { deps: AppDeps };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: { programId: string; keyId: string };
+  }
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+function toProblem(error: FastifyError & { code?: string }): ProblemError {
+  if (error instanceof ProblemError) return error;
+  if (error.validation) {
+    const errors = error.validation.map((v) => ({
+      path: `${error.validationContext ?? 'body'}${v.instancePath || ''}`,
+      message: v.message ?? 'invalid',
+      ...(v.params && Object.keys(v.params).length ? { params: v.params } : {}),
+    }));
+    const detail = errors.map((e) => `${e.path} ${e.message}`).join('; ');
+    return new ProblemError('validation_failed', detail, { errors });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProblemError('body_too_large', error.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ProblemError('unsupported_media_type', error.message);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ProblemError('invalid_json', error.message);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ProblemError('validation_failed', error.message);
+  }
+  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
+    return new ProblemError('invalid_json', error.message);
+  }
+  if (error.code && CONNECTION_ERRORS.has(error.code)) return new ProblemError('service_unavailable');
+  if (/Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED/i.test(error.message)) {
+    return new ProblemError('service_unavailable');
+  }
+  if (error.statusCode === 404) return new ProblemError('not_found', error.message);
+  if (error.statusCode === 405) return new ProblemError('method_not_allowed', error.message);
+  if (error.statusCode === 415) return new ProblemError('unsupported_media_type', error.message);
+  if (error.statusCode === 413) return new ProblemError('body_too_large', error.message);
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ProblemError('validation_failed', error.message);
+  }
+  return new ProblemError('internal_error', 'An unexpected error occurred; it has been logged with the request id');
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError) {
+  if (problem.status === 503) reply.header('retry-after', '1');
+  return reply.code(problem.status).type('application/problem+json').send(problemBody(problem, request.url, request.id));
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: deps.config.logLevel },
+    bodyLimit: deps.config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: false,
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorate('deps', deps);
+
+  // Bodies are validated strictly (a string is never a number); query strings and params are
+  // text by nature, so they are coerced.
+  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, strict: false, allErrors: true });
+  const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false, allErrors: true });
+  addFormats.default(strict);
+  addFormats.default(coercing);
+  for (const ajv of [strict, coercing]) ajv.addSchema(ProblemSchema);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+
+  app.addSchema(ProblemSchema);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendProblem(request, reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new ProblemError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Laurel API',
+        version: '0.1.0',
+        description:
+          'Loyalty program engine: members, an exact double-entry points ledger, programs and wallets. ' +
+          'Authenticate with `Authorization: Bearer <secret key>`. Mutations of the ledger need an `Idempotency-Key` header. ' +
+          'Errors are RFC 9457 problem documents with a stable `code`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'Secret API key of one program (lrl_sk_…)' } } },
+      security: [{ apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { schema: { tags: ['system'], summary: 'Liveness and database reachability', security: [] } }, async (_request, reply) => {
+    try {
+      await deps.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
+      return { status: 'ok' };
+    } catch {
+      return reply.code(503).type('application/problem+json').send(problemBody(new ProblemError('service_unavailable')));
+    }
+  });
+
+  const authenticator = createAuthenticator(deps.db);
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', async (request) => {
+      request.principal = await authenticator.authenticate(request.headers.authorization);
+    });
+    await v1.register(rateLimit, {
+      hook: 'preHandler',
+      max: deps.config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => request.principal?.keyId ?? request.ip,
+      errorResponseBuilder: (_request, context) => new ProblemError('rate_limited', `limit of ${context.max} requests per minute reached; retry in ${Math.ceil(context.ttl / 1000)} s`),
+    });
+    await v1.register(programRoutes(authenticator));
+    await v1.register(memberRoutes);
+    await v1.register(ledgerRoutes);
+  }, { prefix: '/v1' });
+
+  await app.ready();
+  return app as unknown as App;
+}

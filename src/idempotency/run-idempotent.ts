@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import type { Db, Tx } from '../db/database.ts';
+import { ProblemError, problemBody } from '../http/error-codes.ts';
+import * as repo from './idempotency-repository.ts';
+
+export interface Outcome {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+/** Canonical JSON: the same request in any key order hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function requestHash(method: string, route: string, params: unknown, body: unknown): string {
+  return createHash('sha256').update(`${method} ${route}\n${canonicalJson(params)}\n${canonicalJson(body)}`).digest('hex');
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Runs a transaction, retrying it when PostgreSQL reports a serialisation failure or deadlock. */
+export async function inTransaction<T>(db: Db, work: (trx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (!code || !RETRYABLE.has(code) || attempt >= 5) throw error;
+      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+    }
+  }
+}
+
+/**
+ * Exactly-once execution per (program, Idempotency-Key): the effect and the stored response
+ * commit in one transaction. A repeat replays the first response; a different request under the
+ * same key is refused; a business failure (4xx) is stored too, so it stays failed for that key.
+ */
+export async function runIdempotent(
+  db: Db,
+  options: { programId: string; key: string; hash: string; waitMs: number; instance?: string },
+  work: (trx: Tx) => Promise<{ status: number; body: unknown }>,
+): Promise<Outcome> {
+  try {
+    return await inTransaction(db, async (trx) => {
+      await repo.lockKey(trx, options.programId, options.key, options.waitMs);
+      const existing = await repo.findKey(trx, options.programId, options.key);
+      if (existing) {
+        if (existing.request_hash !== options.hash) {
+          throw new ProblemError('idempotency_key_reused', `Idempotency-Key "${options.key}" was first used for a different request`);
+        }
+        return { status: existing.response_status, body: existing.response_body, replayed: true };
+      }
+      await repo.savepoint(trx, 'idempotent_work');
+      let result: { status: number; body: unknown };
+      try {
+        result = await work(trx);
+      } catch (error) {
+        if (!(error instanceof ProblemError) || error.status >= 500) throw error;
+        await repo.rollbackTo(trx, 'idempotent_work');
+        result = { status: error.status, body: problemBody(error, options.instance) };
+      }
+      await repo.saveKey(trx, {
+        program_id: options.programId, key: options.key, request_hash: options.hash,
+        response_status: result.status, response_body: result.body,
+      });
+      return { ...result, replayed: false };
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03') {
+      throw new ProblemError('idempotency_key_in_use', `a request with Idempotency-Key "${options.key}" is still running; retry later`);
+    }
+    throw error;
+  }
+}

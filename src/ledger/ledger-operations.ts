@@ -1,0 +1,637 @@
+import type { Tx } from '../db/database.ts';
+import { recordEvent } from '../events/event-repository.ts';
+import { invariant, ProblemError } from '../http/error-codes.ts';
+import { findMemberRow } from '../members/member-repository.ts';
+import { insertAuditEvent, programAccountIds } from '../programs/program-repository.ts';
+import { expiresAt as policyExpiry } from './expiry-policy.ts';
+import * as repo from './ledger-repository.ts';
+import type { LotRow, MemberWalletState } from './ledger-repository.ts';
+import { lotView, operationView, reservationView } from './ledger-views.ts';
+import type { EntryKind } from '../db/schema.ts';
+
+export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
+const DAY_MS = 86_400_000;
+
+export interface LedgerContext {
+  trx: Tx;
+  program: { id: string; time_zone: string; reversal_policy: 'allow_negative' | 'take_remaining' };
+  now: Date;
+  actor: string;
+}
+
+export interface Reference {
+  type: string;
+  id: string;
+}
+
+type Wallet = { id: string; code: string; expiry_kind: 'never' | 'days_after_earn' | 'end_of_month' | 'end_of_year' | 'inactivity'; expiry_count: number; pending_days: number };
+type ProgramAccounts = Awaited<ReturnType<typeof programAccountIds>>;
+
+/** A member's wallet, locked for the rest of the transaction, with balance changes buffered until flush(). */
+interface Open {
+  wallet: Wallet;
+  st: MemberWalletState;
+  accounts: ProgramAccounts;
+  deltas: Map<number, number>;
+  counters: Partial<Record<repo.CounterColumn, number>>;
+  activity: boolean;
+}
+
+const programAccountCache = new Map<string, ProgramAccounts>();
+
+async function accountsOf(trx: Tx, walletId: string): Promise<ProgramAccounts> {
+  let ids = programAccountCache.get(walletId);
+  if (!ids) {
+    ids = await programAccountIds(trx, walletId);
+    programAccountCache.set(walletId, ids);
+  }
+  return ids;
+}
+
+async function walletByCode(ctx: LedgerContext, code: string): Promise<Wallet> {
+  const wallet = await ctx.trx
+    .selectFrom('wallets')
+    .select(['id', 'code', 'expiry_kind', 'expiry_count', 'pending_days'])
+    .where('program_id', '=', ctx.program.id)
+    .where('code', '=', code)
+    .executeTakeFirst();
+  if (!wallet) throw new ProblemError('unknown_wallet', `this program has no wallet "${code}"`, { wallet: code });
+  return wallet;
+}
+
+async function walletById(ctx: LedgerContext, id: string): Promise<Wallet> {
+  return ctx.trx
+    .selectFrom('wallets')
+    .select(['id', 'code', 'expiry_kind', 'expiry_count', 'pending_days'])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+}
+
+async function memberOf(ctx: LedgerContext, memberId: string, requireActive: boolean) {
+  const member = await findMemberRow(ctx.trx, ctx.program.id, memberId);
+  if (!member) throw new ProblemError('member_not_found', `no member ${memberId} in this program`);
+  if (requireActive && member.status !== 'active') {
+    throw new ProblemError('member_blocked', `member ${memberId} is blocked`, { memberId });
+  }
+  return member;
+}
+
+async function open(ctx: LedgerContext, memberId: string, wallet: Wallet): Promise<Open> {
+  let st = await repo.lockMemberWallet(ctx.trx, memberId, wallet.id);
+  if (!st) {
+    await repo.ensureMemberWallet(ctx.trx, ctx.program.id, memberId, wallet.id);
+    st = await repo.lockMemberWallet(ctx.trx, memberId, wallet.id);
+  }
+  invariant(st, 'member wallet exists after ensure');
+  const o: Open = { wallet, st, accounts: await accountsOf(ctx.trx, wallet.id), deltas: new Map(), counters: {}, activity: false };
+  await settleDue(ctx, o);
+  return o;
+}
+
+function bucketOf(o: Open, accountId: number): 'available' | 'pending' | 'reserved' | undefined {
+  if (accountId === o.st.availableAccountId) return 'available';
+  if (accountId === o.st.pendingAccountId) return 'pending';
+  if (accountId === o.st.reservedAccountId) return 'reserved';
+  return undefined;
+}
+
+function count(o: Open, column: repo.CounterColumn, amount: number) {
+  o.counters[column] = (o.counters[column] ?? 0) + amount;
+}
+
+/** Writes one entry and moves the buffered member balances; a member side must stay ≥ 0 except available. */
+async function entry(
+  ctx: LedgerContext,
+  o: Open,
+  e: { kind: EntryKind; operationId: string | null; amount: number; debit: number; credit: number; lot?: LotRow; lotDelta?: number; memberId?: string },
+) {
+  invariant(Number.isSafeInteger(e.amount) && e.amount > 0, `entry amount ${e.amount} is a positive safe integer`);
+  await repo.insertEntry(ctx.trx, {
+    program_id: ctx.program.id,
+    wallet_id: o.wallet.id,
+    member_id: e.memberId ?? o.st.memberId,
+    operation_id: e.operationId,
+    kind: e.kind,
+    amount: e.amount,
+    debit_account_id: e.debit,
+    credit_account_id: e.credit,
+    lot_id: e.lot?.id ?? null,
+    lot_delta: e.lotDelta ?? 0,
+    created_at: ctx.now,
+  });
+  for (const [accountId, delta] of [[e.debit, -e.amount], [e.credit, e.amount]] as const) {
+    const bucket = bucketOf(o, accountId);
+    if (!bucket) continue;
+    o.st[bucket] += delta;
+    o.deltas.set(accountId, (o.deltas.get(accountId) ?? 0) + delta);
+    invariant(bucket === 'available' || o.st[bucket] >= 0, `${bucket} balance stays ≥ 0`);
+  }
+  if (e.lot && e.lotDelta) {
+    e.lot.remaining += e.lotDelta;
+    invariant(e.lot.remaining >= 0 && e.lot.remaining <= e.lot.amount, `lot ${e.lot.id} remaining within 0..amount`);
+    await repo.setLotRemaining(ctx.trx, e.lot.id, e.lot.remaining);
+  }
+}
+
+async function flush(ctx: LedgerContext, o: Open) {
+  for (const [accountId, delta] of o.deltas) await repo.addToBalance(ctx.trx, accountId, delta);
+  o.deltas.clear();
+  const activityAt = o.activity ? ctx.now : undefined;
+  await repo.bumpMemberWallet(ctx.trx, o.st.id, o.counters, activityAt);
+  o.counters = {};
+  if (o.activity && o.wallet.expiry_kind === 'inactivity') {
+    await repo.refreshInactivityExpiry(ctx.trx, o.st.memberId, o.wallet.id, new Date(ctx.now.getTime() + o.wallet.expiry_count * DAY_MS));
+  }
+  o.activity = false;
+}
+
+/**
+ * Points entering `available` for a lot. While the balance is negative (a clawback under
+ * allow_negative), incoming points settle that debt first and only the rest stays in the lot.
+ */
+async function creditAvailable(ctx: LedgerContext, o: Open, kind: EntryKind, operationId: string | null, lot: LotRow, amount: number, debit: number) {
+  const settled = Math.min(amount, Math.max(0, -o.st.available));
+  await entry(ctx, o, { kind, operationId, amount, debit, credit: o.st.availableAccountId, lot, lotDelta: amount - settled });
+}
+
+async function vestLot(ctx: LedgerContext, o: Open, lot: LotRow) {
+  const amount = lot.remaining;
+  if (amount > 0) {
+    const settled = Math.min(amount, Math.max(0, -o.st.available));
+    await entry(ctx, o, { kind: 'vest', operationId: lot.operation_id, amount, debit: o.st.pendingAccountId, credit: o.st.availableAccountId, lot, lotDelta: -settled });
+  }
+  lot.vested = true;
+  await repo.setLotRemaining(ctx.trx, lot.id, lot.remaining, true);
+}
+
+async function expireLot(ctx: LedgerContext, o: Open, lot: LotRow) {
+  const amount = lot.remaining;
+  if (amount <= 0) return;
+  const from = lot.vested ? o.st.availableAccountId : o.st.pendingAccountId;
+  await entry(ctx, o, { kind: 'expire', operationId: null, amount, debit: from, credit: o.accounts.expired, lot, lotDelta: -amount });
+  count(o, 'expired', amount);
+}
+
+/** Brings a member's wallet up to date: vest due lots, time out due reservations, expire due lots. */
+async function settleDue(ctx: LedgerContext, o: Open) {
+  const { memberId } = o.st;
+  const vesting = await repo.lotsDueForVesting(ctx.trx, memberId, o.wallet.id, ctx.now);
+  const expiredLots: { amount: number; lotId: string }[] = [];
+  for (const lot of vesting) await vestLot(ctx, o, lot);
+  for (const reservation of await repo.reservationsDue(ctx.trx, memberId, o.wallet.id, ctx.now)) {
+    await releaseReservation(ctx, o, reservation, 'expired');
+  }
+  for (const lot of await repo.lotsDueForExpiry(ctx.trx, memberId, o.wallet.id, ctx.now)) {
+    expiredLots.push({ amount: lot.remaining, lotId: String(lot.id) });
+    await expireLot(ctx, o, lot);
+  }
+  await flush(ctx, o);
+  if (expiredLots.length > 0) {
+    await recordEvent(ctx.trx, ctx.program.id, 'points.expired', memberId, {
+      memberId, wallet: o.wallet.code, amount: expiredLots.reduce((s, l) => s + l.amount, 0), lotCount: expiredLots.length,
+    });
+  }
+}
+
+/** Takes `amount` from vested lots, soonest-expiring first; optionally records the allocations for a later refund. */
+async function consumeLots(
+  ctx: LedgerContext, o: Open, amount: number, operationId: string, kind: EntryKind, credit: number, allocate: boolean,
+): Promise<{ lot: LotRow; amount: number }[]> {
+  const lots = await repo.spendableLots(ctx.trx, o.st.memberId, o.wallet.id);
+  const taken: { lot: LotRow; amount: number }[] = [];
+  let left = amount;
+  for (const lot of lots) {
+    if (left === 0) break;
+    const take = Math.min(lot.remaining, left);
+    await entry(ctx, o, { kind, operationId, amount: take, debit: o.st.availableAccountId, credit, lot, lotDelta: -take });
+    if (allocate) await repo.insertAllocation(ctx.trx, { operation_id: operationId, lot_id: lot.id, amount: take, seq: taken.length });
+    taken.push({ lot, amount: take });
+    left -= take;
+  }
+  invariant(left === 0, `vested lots cover the available balance (short by ${left})`);
+  return taken;
+}
+
+/** Gives points back to the lots an operation consumed, latest-expiring first. */
+async function releaseAllocations(
+  ctx: LedgerContext, o: Open, allocationOperationId: string, amount: number, operationId: string, kind: EntryKind, debit: number,
+) {
+  let left = amount;
+  for (const allocation of await repo.outstandingAllocations(ctx.trx, allocationOperationId)) {
+    if (left === 0) break;
+    const give = Math.min(allocation.amount - allocation.released, left);
+    const lot = await repo.lockLot(ctx.trx, allocation.lot_id);
+    await creditAvailable(ctx, o, kind, operationId, lot, give, debit);
+    await repo.releaseAllocation(ctx.trx, allocationOperationId, allocation.lot_id, give);
+    left -= give;
+  }
+  invariant(left === 0, `allocations cover the released amount (short by ${left})`);
+}
+
+async function releaseReservation(
+  ctx: LedgerContext, o: Open,
+  reservation: { id: string; operation_id: string; amount: number; reference_type: string | null; reference_id: string | null },
+  status: 'voided' | 'expired',
+) {
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: o.wallet.id, member_id: o.st.memberId,
+    kind: status === 'voided' ? 'void' : 'expire_reservation', amount: reservation.amount,
+    actor: status === 'voided' ? ctx.actor : 'system', reservation_id: reservation.id,
+    target_operation_id: reservation.operation_id,
+    reference_type: reservation.reference_type, reference_id: reservation.reference_id,
+  });
+  await releaseAllocations(ctx, o, reservation.operation_id, reservation.amount, op.id, 'release', o.st.reservedAccountId);
+  await repo.resolveReservation(ctx.trx, reservation.id, { status, resolved_at: ctx.now });
+  await recordEvent(ctx.trx, ctx.program.id, status === 'voided' ? 'reservation.voided' : 'reservation.expired', o.st.memberId, {
+    memberId: o.st.memberId, wallet: o.wallet.code, reservationId: reservation.id, amount: reservation.amount,
+  });
+  return op;
+}
+
+async function expireNowDueLots(ctx: LedgerContext, o: Open) {
+  for (const lot of await repo.lotsDueForExpiry(ctx.trx, o.st.memberId, o.wallet.id, ctx.now)) await expireLot(ctx, o, lot);
+}
+
+function balanceOf(o: Open) {
+  return { wallet: o.wallet.code, available: o.st.available, pending: o.st.pending, reserved: o.st.reserved };
+}
+
+function referenceColumns(reference?: Reference | null) {
+  return { reference_type: reference?.type ?? null, reference_id: reference?.id ?? null };
+}
+
+function assertAmount(amount: number) {
+  if (!Number.isSafeInteger(amount) || amount <= 0) {
+    throw new ProblemError('validation_failed', 'amount must be a positive integer below 2^53');
+  }
+}
+
+// ---------------------------------------------------------------- operations
+
+export interface EarnInput {
+  memberId: string;
+  wallet: string;
+  amount: number;
+  pendingUntil?: Date | null;
+  expiresAt?: Date | null;
+  reference?: Reference | null;
+  description?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+export async function earn(ctx: LedgerContext, input: EarnInput) {
+  assertAmount(input.amount);
+  const wallet = await walletByCode(ctx, input.wallet);
+  await memberOf(ctx, input.memberId, true);
+  if (input.expiresAt && input.expiresAt <= ctx.now) {
+    throw new ProblemError('validation_failed', 'expiresAt must be in the future');
+  }
+  const o = await open(ctx, input.memberId, wallet);
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'earn', amount: input.amount,
+    actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata,
+  });
+  const lot = await createLot(ctx, o, op.id, input.amount, 'earn', o.accounts.issued, {
+    pendingUntil: input.pendingUntil === undefined ? defaultVesting(ctx, wallet) : input.pendingUntil,
+    expiresAt: input.expiresAt ?? null,
+  });
+  count(o, 'earned', input.amount);
+  o.activity = true;
+  await flush(ctx, o);
+  await recordEvent(ctx.trx, ctx.program.id, 'points.earned', input.memberId, {
+    memberId: input.memberId, wallet: wallet.code, amount: input.amount, operationId: op.id, pending: !lot.vested,
+    vestsAt: lot.vests_at?.toISOString() ?? null, expiresAt: lot.expires_at?.toISOString() ?? null, reference: input.reference ?? null,
+  });
+  return { operation: operationView(op, wallet.code), lot: lotView(lot), balance: balanceOf(o) };
+}
+
+function defaultVesting(ctx: LedgerContext, wallet: Wallet): Date | null {
+  return wallet.pending_days > 0 ? new Date(ctx.now.getTime() + wallet.pending_days * DAY_MS) : null;
+}
+
+async function createLot(
+  ctx: LedgerContext, o: Open, operationId: string, amount: number, kind: EntryKind, debit: number,
+  options: { pendingUntil: Date | null; expiresAt: Date | null },
+): Promise<LotRow> {
+  const vested = !options.pendingUntil || options.pendingUntil <= ctx.now;
+  const expires = options.expiresAt ?? policyExpiry({ kind: o.wallet.expiry_kind, count: o.wallet.expiry_count }, ctx.now, ctx.program.time_zone);
+  const lot = await repo.insertLot(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: o.wallet.id, member_id: o.st.memberId, operation_id: operationId,
+    amount, remaining: 0, vested, vests_at: vested ? null : options.pendingUntil, expires_at: expires, created_at: ctx.now,
+  });
+  if (vested) {
+    await creditAvailable(ctx, o, kind, operationId, lot, amount, debit);
+  } else {
+    await entry(ctx, o, { kind, operationId, amount, debit, credit: o.st.pendingAccountId, lot, lotDelta: amount });
+  }
+  return lot;
+}
+
+export interface SpendInput {
+  memberId: string;
+  wallet: string;
+  amount: number;
+  reference?: Reference | null;
+  description?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+function assertCovers(o: Open, amount: number) {
+  if (o.st.available < amount) {
+    throw new ProblemError('insufficient_points', `${amount} needed, ${Math.max(0, o.st.available)} available`, {
+      available: Math.max(0, o.st.available), requested: amount,
+    });
+  }
+}
+
+export async function spend(ctx: LedgerContext, input: SpendInput) {
+  assertAmount(input.amount);
+  const wallet = await walletByCode(ctx, input.wallet);
+  await memberOf(ctx, input.memberId, true);
+  const o = await open(ctx, input.memberId, wallet);
+  assertCovers(o, input.amount);
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'spend', amount: input.amount,
+    actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata,
+  });
+  const taken = await consumeLots(ctx, o, input.amount, op.id, 'spend', o.accounts.redeemed, true);
+  count(o, 'spent', input.amount);
+  o.activity = true;
+  await flush(ctx, o);
+  await recordEvent(ctx.trx, ctx.program.id, 'points.spent', input.memberId, {
+    memberId: input.memberId, wallet: wallet.code, amount: input.amount, operationId: op.id, reference: input.reference ?? null,
+  });
+  return { operation: operationView(op, wallet.code), lots: taken.map((t) => ({ lotId: String(t.lot.id), amount: t.amount })), balance: balanceOf(o) };
+}
+
+export interface ReserveInput extends SpendInput {
+  timeoutMs: number;
+}
+
+export async function reserve(ctx: LedgerContext, input: ReserveInput) {
+  assertAmount(input.amount);
+  const wallet = await walletByCode(ctx, input.wallet);
+  await memberOf(ctx, input.memberId, true);
+  const o = await open(ctx, input.memberId, wallet);
+  assertCovers(o, input.amount);
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'reserve', amount: input.amount,
+    actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata,
+  });
+  const reservation = await repo.insertReservation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, operation_id: op.id, amount: input.amount,
+    expires_at: new Date(ctx.now.getTime() + input.timeoutMs), ...referenceColumns(input.reference), created_at: ctx.now,
+  });
+  await ctx.trx.updateTable('operations').set({ reservation_id: reservation.id }).where('id', '=', op.id).execute();
+  await consumeLots(ctx, o, input.amount, op.id, 'reserve', o.st.reservedAccountId, true);
+  await flush(ctx, o);
+  await recordEvent(ctx.trx, ctx.program.id, 'reservation.created', input.memberId, {
+    memberId: input.memberId, wallet: wallet.code, reservationId: reservation.id, amount: input.amount,
+  });
+  return { reservation: reservationView(reservation, wallet.code), balance: balanceOf(o) };
+}
+
+async function openReservation(ctx: LedgerContext, reservationId: string) {
+  const found = await repo.findReservation(ctx.trx, ctx.program.id, reservationId);
+  if (!found) throw new ProblemError('reservation_not_found');
+  const wallet = await walletById(ctx, found.wallet_id);
+  const o = await open(ctx, found.member_id, wallet);
+  // settleDue may just have timed it out: read it again under the member lock.
+  const reservation = await repo.lockReservation(ctx.trx, reservationId);
+  if (reservation.status !== 'pending') {
+    throw new ProblemError('reservation_not_pending', `reservation ${reservationId} is ${reservation.status}`, { status: reservation.status });
+  }
+  return { o, reservation, wallet };
+}
+
+export async function postReservation(ctx: LedgerContext, input: { reservationId: string; amount?: number; reference?: Reference | null }) {
+  if (input.amount !== undefined) assertAmount(input.amount);
+  const { o, reservation, wallet } = await openReservation(ctx, input.reservationId);
+  const amount = input.amount ?? reservation.amount;
+  if (amount > reservation.amount) {
+    throw new ProblemError('amount_exceeds_reservation', `${amount} exceeds the ${reservation.amount} reserved`, { reserved: reservation.amount });
+  }
+  const reference = input.reference ?? (reservation.reference_type && reservation.reference_id ? { type: reservation.reference_type, id: reservation.reference_id } : null);
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: reservation.member_id, kind: 'post', amount,
+    actor: ctx.actor, reservation_id: reservation.id, target_operation_id: reservation.operation_id, ...referenceColumns(reference),
+  });
+  await entry(ctx, o, { kind: 'post', operationId: op.id, amount, debit: o.st.reservedAccountId, credit: o.accounts.redeemed });
+  if (amount < reservation.amount) {
+    await releaseAllocations(ctx, o, reservation.operation_id, reservation.amount - amount, op.id, 'release', o.st.reservedAccountId);
+  }
+  await repo.resolveReservation(ctx.trx, reservation.id, { status: 'posted', resolved_at: ctx.now, posted_amount: amount, post_operation_id: op.id });
+  count(o, 'spent', amount);
+  o.activity = true;
+  await expireNowDueLots(ctx, o);
+  await flush(ctx, o);
+  await recordEvent(ctx.trx, ctx.program.id, 'points.spent', reservation.member_id, {
+    memberId: reservation.member_id, wallet: wallet.code, amount, operationId: op.id, reservationId: reservation.id, reference,
+  });
+  const updated = await repo.lockReservation(ctx.trx, reservation.id);
+  return { operation: operationView(op, wallet.code), reservation: reservationView(updated, wallet.code), balance: balanceOf(o) };
+}
+
+export async function voidReservation(ctx: LedgerContext, input: { reservationId: string }) {
+  const { o, reservation, wallet } = await openReservation(ctx, input.reservationId);
+  const op = await releaseReservation(ctx, o, reservation, 'voided');
+  await expireNowDueLots(ctx, o);
+  await flush(ctx, o);
+  const updated = await repo.lockReservation(ctx.trx, reservation.id);
+  return { operation: operationView(op, wallet.code), reservation: reservationView(updated, wallet.code), balance: balanceOf(o) };
+}
+
+export async function getReservation(ctx: LedgerContext, reservationId: string) {
+  const found = await repo.findReservation(ctx.trx, ctx.program.id, reservationId);
+  if (!found) throw new ProblemError('reservation_not_found');
+  const wallet = await walletById(ctx, found.wallet_id);
+  if (found.status === 'pending' && found.expires_at <= ctx.now) {
+    // A timed-out reservation is released on read, so no client ever sees a stale hold.
+    await open(ctx, found.member_id, wallet);
+    return reservationView(await repo.lockReservation(ctx.trx, reservationId), wallet.code);
+  }
+  return reservationView(found, wallet.code);
+}
+
+export async function reverse(ctx: LedgerContext, input: { operationId: string; amount?: number; reference?: Reference | null; description?: string | null }) {
+  if (input.amount !== undefined) assertAmount(input.amount);
+  const target = await repo.lockOperation(ctx.trx, ctx.program.id, input.operationId);
+  if (!target) throw new ProblemError('operation_not_found');
+  if (target.kind !== 'earn') throw new ProblemError('not_an_earn', `operation ${target.id} is a ${target.kind}`);
+  const reversible = target.amount - target.reversed;
+  const requested = input.amount ?? reversible;
+  if (requested > reversible || requested === 0) {
+    throw new ProblemError('reversal_exceeds_earn', `${requested} requested, ${reversible} of ${target.amount} left to reverse`, {
+      reversible, earned: target.amount,
+    });
+  }
+  const wallet = await walletById(ctx, target.wallet_id);
+  const o = await open(ctx, target.member_id!, wallet);
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: target.member_id, kind: 'reverse', amount: 0,
+    actor: ctx.actor, target_operation_id: target.id, ...referenceColumns(input.reference), description: input.description ?? null,
+  });
+  const [lot] = await repo.lotsOfOperation(ctx.trx, target.id);
+  invariant(lot, `earn ${target.id} has its lot`);
+  let left = requested;
+  // 1. From the earn's own lot, pending or vested.
+  const fromLot = Math.min(left, lot.remaining);
+  if (fromLot > 0) {
+    const debit = lot.vested ? o.st.availableAccountId : o.st.pendingAccountId;
+    await entry(ctx, o, { kind: 'reverse', operationId: op.id, amount: fromLot, debit, credit: o.accounts.reversed, lot, lotDelta: -fromLot });
+    left -= fromLot;
+  }
+  // 2. The lot was already spent: take from the member's other available points.
+  const fromOthers = Math.min(left, Math.max(0, o.st.available));
+  if (fromOthers > 0) {
+    await consumeLots(ctx, o, fromOthers, op.id, 'reverse', o.accounts.reversed, false);
+    left -= fromOthers;
+  }
+  // 3. Still short: the program's policy decides between a negative balance and forgiving the rest.
+  let forgiven = 0;
+  if (left > 0) {
+    if (ctx.program.reversal_policy === 'allow_negative') {
+      await entry(ctx, o, { kind: 'reverse', operationId: op.id, amount: left, debit: o.st.availableAccountId, credit: o.accounts.reversed });
+    } else {
+      forgiven = left;
+    }
+  }
+  const taken = requested - forgiven;
+  await ctx.trx.updateTable('operations').set({ amount: taken, metadata: JSON.stringify({ requested, forgiven }) }).where('id', '=', op.id).execute();
+  await repo.addToOperation(ctx.trx, target.id, 'reversed', requested);
+  count(o, 'reversed', taken);
+  await flush(ctx, o);
+  await recordEvent(ctx.trx, ctx.program.id, 'points.reversed', target.member_id, {
+    memberId: target.member_id, wallet: wallet.code, amount: taken, forgiven, operationId: op.id, earnOperationId: target.id,
+    reference: input.reference ?? null,
+  });
+  const saved = await repo.findOperation(ctx.trx, ctx.program.id, op.id);
+  return { operation: operationView(saved!, wallet.code), forgiven, balance: balanceOf(o) };
+}
+
+export async function restore(ctx: LedgerContext, input: { operationId: string; amount?: number; reference?: Reference | null; description?: string | null }) {
+  if (input.amount !== undefined) assertAmount(input.amount);
+  const target = await repo.lockOperation(ctx.trx, ctx.program.id, input.operationId);
+  if (!target) throw new ProblemError('operation_not_found');
+  if (target.kind !== 'spend' && target.kind !== 'post') {
+    throw new ProblemError('not_a_spend', `operation ${target.id} is a ${target.kind}`);
+  }
+  const restorable = target.amount - target.restored;
+  const requested = input.amount ?? restorable;
+  if (requested > restorable || requested === 0) {
+    throw new ProblemError('restore_exceeds_spend', `${requested} requested, ${restorable} of ${target.amount} left to restore`, {
+      restorable, spent: target.amount,
+    });
+  }
+  let allocationOperationId = target.id;
+  if (target.kind === 'post') {
+    const reservation = await repo.findReservationByPost(ctx.trx, target.id);
+    invariant(reservation, `post ${target.id} belongs to a reservation`);
+    allocationOperationId = reservation.operation_id;
+  }
+  const wallet = await walletById(ctx, target.wallet_id);
+  const o = await open(ctx, target.member_id!, wallet);
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: target.member_id, kind: 'restore', amount: requested,
+    actor: ctx.actor, target_operation_id: target.id, ...referenceColumns(input.reference), description: input.description ?? null,
+  });
+  await releaseAllocations(ctx, o, allocationOperationId, requested, op.id, 'restore', o.accounts.redeemed);
+  // Points given back to lots whose expiry has passed expire again at once: a refund restores
+  // what the member would have had, not fresh points.
+  await expireNowDueLots(ctx, o);
+  await repo.addToOperation(ctx.trx, target.id, 'restored', requested);
+  count(o, 'restored', requested);
+  await flush(ctx, o);
+  await recordEvent(ctx.trx, ctx.program.id, 'points.restored', target.member_id, {
+    memberId: target.member_id, wallet: wallet.code, amount: requested, operationId: op.id, spendOperationId: target.id,
+    reference: input.reference ?? null,
+  });
+  return { operation: operationView(op, wallet.code), balance: balanceOf(o) };
+}
+
+export async function adjust(ctx: LedgerContext, input: { memberId: string; wallet: string; amount: number; reason: string; expiresAt?: Date | null; reference?: Reference | null }) {
+  if (!Number.isSafeInteger(input.amount) || input.amount === 0) {
+    throw new ProblemError('validation_failed', 'amount must be a non-zero integer: positive to add, negative to remove');
+  }
+  const wallet = await walletByCode(ctx, input.wallet);
+  await memberOf(ctx, input.memberId, false);
+  const o = await open(ctx, input.memberId, wallet);
+  const magnitude = Math.abs(input.amount);
+  if (input.amount < 0) assertCovers(o, magnitude);
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'adjust', amount: magnitude,
+    actor: ctx.actor, reason: input.reason, ...referenceColumns(input.reference), metadata: { direction: input.amount > 0 ? 'credit' : 'debit' },
+  });
+  if (input.amount > 0) {
+    await createLot(ctx, o, op.id, magnitude, 'adjust', o.accounts.adjusted, { pendingUntil: null, expiresAt: input.expiresAt ?? null });
+    count(o, 'adjusted_in', magnitude);
+  } else {
+    await consumeLots(ctx, o, magnitude, op.id, 'adjust', o.accounts.adjusted, true);
+    count(o, 'adjusted_out', magnitude);
+  }
+  await flush(ctx, o);
+  await insertAuditEvent(ctx.trx, {
+    program_id: ctx.program.id, actor: ctx.actor, action: 'points.adjusted', subject_type: 'member', subject_id: input.memberId,
+    details: { wallet: wallet.code, amount: input.amount, reason: input.reason, operationId: op.id },
+  });
+  await recordEvent(ctx.trx, ctx.program.id, 'points.adjusted', input.memberId, {
+    memberId: input.memberId, wallet: wallet.code, amount: input.amount, reason: input.reason, operationId: op.id,
+  });
+  return { operation: operationView(op, wallet.code), balance: balanceOf(o) };
+}
+
+export async function transfer(ctx: LedgerContext, input: { fromMemberId: string; toMemberId: string; wallet: string; amount: number; description?: string | null; reference?: Reference | null }) {
+  assertAmount(input.amount);
+  if (input.fromMemberId === input.toMemberId) throw new ProblemError('transfer_to_self');
+  const wallet = await walletByCode(ctx, input.wallet);
+  await memberOf(ctx, input.fromMemberId, true);
+  await memberOf(ctx, input.toMemberId, true);
+  // Lock both wallets in a fixed order so that opposite transfers cannot deadlock.
+  const [first, second] = [input.fromMemberId, input.toMemberId].sort();
+  const firstOpen = await open(ctx, first!, wallet);
+  const secondOpen = await open(ctx, second!, wallet);
+  const from = first === input.fromMemberId ? firstOpen : secondOpen;
+  const to = first === input.fromMemberId ? secondOpen : firstOpen;
+  assertCovers(from, input.amount);
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.fromMemberId, counterpart_member_id: input.toMemberId,
+    kind: 'transfer', amount: input.amount, actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null,
+  });
+  const taken = await consumeLots(ctx, from, input.amount, op.id, 'transfer', from.accounts.transfers, true);
+  // The receiver's lots keep the source lots' expiry: a transfer never makes points younger.
+  for (const t of taken) {
+    const lot = await repo.insertLot(ctx.trx, {
+      program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.toMemberId, operation_id: op.id,
+      amount: t.amount, remaining: 0, vested: true, vests_at: null, expires_at: t.lot.expires_at, created_at: ctx.now,
+    });
+    await creditAvailable(ctx, to, 'transfer', op.id, lot, t.amount, to.accounts.transfers);
+  }
+  count(from, 'transferred_out', input.amount);
+  count(to, 'transferred_in', input.amount);
+  from.activity = true;
+  to.activity = true;
+  await flush(ctx, from);
+  await flush(ctx, to);
+  await recordEvent(ctx.trx, ctx.program.id, 'points.transferred', input.fromMemberId, {
+    fromMemberId: input.fromMemberId, toMemberId: input.toMemberId, wallet: wallet.code, amount: input.amount, operationId: op.id,
+  });
+  return { operation: operationView(op, wallet.code), from: balanceOf(from), to: balanceOf(to) };
+}
+
+/** Vests, expires and times out whatever is due for one member, in every wallet they hold. */
+export async function settleMember(ctx: LedgerContext, memberId: string) {
+  for (const { wallet_id } of await repo.findMemberWalletIds(ctx.trx, memberId)) {
+    await open(ctx, memberId, await walletById(ctx, wallet_id));
+  }
+}
+
+export async function getOperation(ctx: LedgerContext, operationId: string) {
+  const op = await repo.findOperation(ctx.trx, ctx.program.id, operationId);
+  if (!op) throw new ProblemError('operation_not_found');
+  const wallet = await walletById(ctx, op.wallet_id);
+  const entries = await repo.entriesOfOperation(ctx.trx, op.id);
+  return {
+    ...operationView(op, wallet.code),
+    entries: entries.map((e) => ({ id: String(e.id), kind: e.kind, amount: e.amount, lotId: e.lot_id === null ? null : String(e.lot_id), createdAt: e.created_at.toISOString() })),
+  };
+}

@@ -1,0 +1,105 @@
+import { ProblemError } from '../http/error-codes.ts';
+import { findMemberRow } from '../members/member-repository.ts';
+import { listWallets } from '../programs/program-repository.ts';
+import { settleMember, type LedgerContext } from './ledger-operations.ts';
+import * as repo from './ledger-repository.ts';
+import { lotView } from './ledger-views.ts';
+
+async function requireMember(ctx: LedgerContext, memberId: string) {
+  const member = await findMemberRow(ctx.trx, ctx.program.id, memberId);
+  if (!member) throw new ProblemError('member_not_found');
+  return member;
+}
+
+/** Reads never show stale balances: whatever became due (vesting, expiry, timeouts) is settled first. */
+async function settled(ctx: LedgerContext, memberId: string) {
+  await requireMember(ctx, memberId);
+  if (await repo.hasDueWork(ctx.trx, memberId, ctx.now)) await settleMember(ctx, memberId);
+}
+
+export async function balances(ctx: LedgerContext, memberId: string) {
+  await settled(ctx, memberId);
+  const rows = await repo.memberWalletBalances(ctx.trx, memberId);
+  const wallets = await listWallets(ctx.trx, ctx.program.id);
+  const out = [];
+  for (const wallet of wallets) {
+    const row = rows.find((r) => r.wallet_id === wallet.id);
+    const next = row ? await repo.nextExpirations(ctx.trx, memberId, wallet.id) : [];
+    out.push({
+      wallet: wallet.code,
+      unit: wallet.unit,
+      available: row?.available ?? 0,
+      pending: row?.pending ?? 0,
+      reserved: row?.reserved ?? 0,
+      lifetime: {
+        earned: row?.earned ?? 0, spent: row?.spent ?? 0, expired: row?.expired ?? 0, reversed: row?.reversed ?? 0,
+        restored: row?.restored ?? 0, adjustedIn: row?.adjusted_in ?? 0, adjustedOut: row?.adjusted_out ?? 0,
+        transferredIn: row?.transferred_in ?? 0, transferredOut: row?.transferred_out ?? 0,
+      },
+      nextExpirations: next.map((n) => ({ amount: n.amount, expiresAt: n.expires_at.toISOString() })),
+      lastActivityAt: row?.last_activity_at?.toISOString() ?? null,
+    });
+  }
+  return out;
+}
+
+export async function balance(ctx: LedgerContext, memberId: string, walletCode: string) {
+  const all = await balances(ctx, memberId);
+  const found = all.find((b) => b.wallet === walletCode);
+  if (!found) throw new ProblemError('wallet_not_found', `no wallet "${walletCode}" in this program`);
+  return found;
+}
+
+async function walletIdOf(ctx: LedgerContext, code: string) {
+  const wallet = (await listWallets(ctx.trx, ctx.program.id)).find((w) => w.code === code);
+  if (!wallet) throw new ProblemError('wallet_not_found', `no wallet "${code}" in this program`);
+  return wallet.id;
+}
+
+export async function history(ctx: LedgerContext, memberId: string, query: { wallet?: string; cursor?: string; limit?: number }) {
+  await settled(ctx, memberId);
+  const limit = query.limit ?? 50;
+  let beforeId: number | undefined;
+  if (query.cursor !== undefined) {
+    beforeId = Number(query.cursor);
+    if (!/^[1-9][0-9]{0,15}$/.test(query.cursor) || !Number.isSafeInteger(beforeId)) {
+      throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
+    }
+  }
+  const rows = await repo.listEntries(ctx.trx, memberId, {
+    walletId: query.wallet ? await walletIdOf(ctx, query.wallet) : undefined,
+    beforeId,
+    limit: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  const side = (kind: string, owner: string | null) => (owner === null ? `program:${kind}` : owner === memberId ? `member:${kind}` : `member:${kind}:${owner}`);
+  return {
+    data: page.map((e) => ({
+      id: String(e.id),
+      kind: e.kind,
+      wallet: e.wallet,
+      amount: e.amount,
+      from: side(e.debit_kind, e.debit_member_id),
+      to: side(e.credit_kind, e.credit_member_id),
+      availableDelta:
+        (e.credit_kind === 'available' && e.credit_member_id === memberId ? e.amount : 0) -
+        (e.debit_kind === 'available' && e.debit_member_id === memberId ? e.amount : 0),
+      lotId: e.lot_id === null ? null : String(e.lot_id),
+      lotDelta: e.lot_delta,
+      operationId: e.operation_id,
+      operationKind: e.operation_kind ?? null,
+      reference: e.reference_type && e.reference_id ? { type: e.reference_type, id: e.reference_id } : null,
+      actor: e.actor ?? (e.kind === 'expire' || e.kind === 'vest' ? 'system' : null),
+      description: e.description ?? null,
+      reason: e.reason ?? null,
+      createdAt: e.created_at.toISOString(),
+    })),
+    nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
+  };
+}
+
+export async function lots(ctx: LedgerContext, memberId: string, walletCode: string, includeEmpty: boolean) {
+  await settled(ctx, memberId);
+  const rows = await repo.listLots(ctx.trx, memberId, await walletIdOf(ctx, walletCode), includeEmpty);
+  return rows.map((l) => lotView(l as repo.LotRow));
+}

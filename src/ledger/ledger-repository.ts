@@ -1,0 +1,345 @@
+import { sql } from 'kysely';
+import type { Executor, Tx } from '../db/database.ts';
+import type { EntryKind, OperationKind, ReservationStatus } from '../db/schema.ts';
+
+export type LotRow = {
+  id: number; program_id: string; wallet_id: string; member_id: string; operation_id: string;
+  amount: number; remaining: number; vested: boolean; vests_at: Date | null; expires_at: Date | null; created_at: Date;
+};
+
+export interface MemberWalletState {
+  id: number;
+  programId: string;
+  memberId: string;
+  walletId: string;
+  availableAccountId: number;
+  pendingAccountId: number;
+  reservedAccountId: number;
+  available: number;
+  pending: number;
+  reserved: number;
+  lastActivityAt: Date | null;
+}
+
+/** Locks the member's wallet row (the serialisation point of every ledger operation on it). */
+export async function lockMemberWallet(trx: Tx, memberId: string, walletId: string): Promise<MemberWalletState | undefined> {
+  const { rows } = await sql<{
+    id: number; program_id: string; member_id: string; wallet_id: string;
+    available_account_id: number; pending_account_id: number; reserved_account_id: number;
+    last_activity_at: Date | null; available: number; pending: number; reserved: number;
+  }>`
+    with mw as (
+      select * from member_wallets where member_id = ${memberId} and wallet_id = ${walletId} for update
+    )
+    select mw.id, mw.program_id, mw.member_id, mw.wallet_id, mw.available_account_id, mw.pending_account_id,
+           mw.reserved_account_id, mw.last_activity_at,
+           a.balance as available, p.balance as pending, r.balance as reserved
+    from mw
+    join accounts a on a.id = mw.available_account_id
+    join accounts p on p.id = mw.pending_account_id
+    join accounts r on r.id = mw.reserved_account_id`.execute(trx);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    id: row.id, programId: row.program_id, memberId: row.member_id, walletId: row.wallet_id,
+    availableAccountId: row.available_account_id, pendingAccountId: row.pending_account_id,
+    reservedAccountId: row.reserved_account_id, available: row.available, pending: row.pending,
+    reserved: row.reserved, lastActivityAt: row.last_activity_at,
+  };
+}
+
+/** Creates the member's accounts in a wallet on first use; concurrent callers converge on one set. */
+export async function ensureMemberWallet(trx: Tx, programId: string, memberId: string, walletId: string): Promise<void> {
+  await sql`
+    insert into accounts (program_id, wallet_id, member_id, kind, balance)
+    values (${programId}, ${walletId}, ${memberId}, 'available', 0),
+           (${programId}, ${walletId}, ${memberId}, 'pending', 0),
+           (${programId}, ${walletId}, ${memberId}, 'reserved', 0)
+    on conflict do nothing`.execute(trx);
+  await sql`
+    insert into member_wallets (program_id, member_id, wallet_id, available_account_id, pending_account_id, reserved_account_id)
+    select ${programId}, ${memberId}, ${walletId},
+      (select id from accounts where wallet_id = ${walletId} and member_id = ${memberId} and kind = 'available'),
+      (select id from accounts where wallet_id = ${walletId} and member_id = ${memberId} and kind = 'pending'),
+      (select id from accounts where wallet_id = ${walletId} and member_id = ${memberId} and kind = 'reserved')
+    on conflict (member_id, wallet_id) do nothing`.execute(trx);
+}
+
+export async function findMemberWalletIds(db: Executor, memberId: string) {
+  return db.selectFrom('member_wallets').select(['wallet_id']).where('member_id', '=', memberId).execute();
+}
+
+export async function insertOperation(
+  trx: Tx,
+  values: {
+    program_id: string; wallet_id: string; member_id: string | null; kind: OperationKind; amount: number; actor: string;
+    target_operation_id?: string | null; reservation_id?: string | null; counterpart_member_id?: string | null;
+    reference_type?: string | null; reference_id?: string | null; description?: string | null; reason?: string | null;
+    metadata?: Record<string, unknown>;
+  },
+) {
+  return trx
+    .insertInto('operations')
+    .values({ ...values, metadata: JSON.stringify(values.metadata ?? {}) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findOperation(db: Executor, programId: string, id: string) {
+  return db.selectFrom('operations').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function lockOperation(trx: Tx, programId: string, id: string) {
+  return trx.selectFrom('operations').selectAll().where('program_id', '=', programId).where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function addToOperation(trx: Tx, id: string, column: 'reversed' | 'restored', amount: number) {
+  await trx.updateTable('operations').set({ [column]: sql`${sql.ref(column)} + ${amount}` }).where('id', '=', id).execute();
+}
+
+export async function insertEntry(
+  trx: Tx,
+  values: {
+    program_id: string; wallet_id: string; member_id: string | null; operation_id: string | null; kind: EntryKind;
+    amount: number; debit_account_id: number; credit_account_id: number; lot_id?: number | null; lot_delta?: number;
+    created_at: Date;
+  },
+) {
+  return trx.insertInto('entries').values(values).returning(['id']).executeTakeFirstOrThrow();
+}
+
+export async function addToBalance(trx: Tx, accountId: number, delta: number) {
+  if (delta === 0) return;
+  await trx.updateTable('accounts').set({ balance: sql`balance + ${delta}` }).where('id', '=', accountId).execute();
+}
+
+export type CounterColumn =
+  | 'earned' | 'spent' | 'expired' | 'reversed' | 'restored'
+  | 'adjusted_in' | 'adjusted_out' | 'transferred_in' | 'transferred_out';
+
+export async function bumpMemberWallet(trx: Tx, id: number, counters: Partial<Record<CounterColumn, number>>, activityAt?: Date) {
+  const set: Record<string, unknown> = {};
+  for (const [column, amount] of Object.entries(counters)) {
+    if (amount) set[column] = sql`${sql.ref(column)} + ${amount}`;
+  }
+  if (activityAt) set.last_activity_at = activityAt;
+  if (Object.keys(set).length === 0) return;
+  await trx.updateTable('member_wallets').set(set).where('id', '=', id).execute();
+}
+
+export async function insertLot(
+  trx: Tx,
+  values: {
+    program_id: string; wallet_id: string; member_id: string; operation_id: string; amount: number; remaining: number;
+    vested: boolean; vests_at: Date | null; expires_at: Date | null; created_at: Date;
+  },
+) {
+  return trx.insertInto('lots').values(values).returningAll().executeTakeFirstOrThrow() as Promise<LotRow>;
+}
+
+export async function setLotRemaining(trx: Tx, lotId: number, remaining: number, vested?: boolean) {
+  await trx.updateTable('lots').set({ remaining, ...(vested !== undefined ? { vested } : {}) }).where('id', '=', lotId).execute();
+}
+
+/** Vested lots with points left, soonest-expiring first and never-expiring last. */
+export async function spendableLots(trx: Tx, memberId: string, walletId: string): Promise<LotRow[]> {
+  return trx
+    .selectFrom('lots')
+    .selectAll()
+    .where('member_id', '=', memberId)
+    .where('wallet_id', '=', walletId)
+    .where('remaining', '>', 0)
+    .where('vested', '=', true)
+    .orderBy(sql`expires_at asc nulls last`)
+    .orderBy('id')
+    .forUpdate()
+    .execute() as Promise<LotRow[]>;
+}
+
+export async function lotsDueForVesting(trx: Tx, memberId: string, walletId: string, now: Date): Promise<LotRow[]> {
+  return trx
+    .selectFrom('lots')
+    .selectAll()
+    .where('member_id', '=', memberId)
+    .where('wallet_id', '=', walletId)
+    .where('vested', '=', false)
+    .where('vests_at', '<=', now)
+    .orderBy('vests_at')
+    .orderBy('id')
+    .forUpdate()
+    .execute() as Promise<LotRow[]>;
+}
+
+export async function lotsDueForExpiry(trx: Tx, memberId: string, walletId: string, now: Date): Promise<LotRow[]> {
+  return trx
+    .selectFrom('lots')
+    .selectAll()
+    .where('member_id', '=', memberId)
+    .where('wallet_id', '=', walletId)
+    .where('remaining', '>', 0)
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .orderBy('id')
+    .forUpdate()
+    .execute() as Promise<LotRow[]>;
+}
+
+export async function lockLot(trx: Tx, lotId: number): Promise<LotRow> {
+  return trx.selectFrom('lots').selectAll().where('id', '=', lotId).forUpdate().executeTakeFirstOrThrow() as Promise<LotRow>;
+}
+
+export async function lotsOfOperation(trx: Tx, operationId: string): Promise<LotRow[]> {
+  return trx.selectFrom('lots').selectAll().where('operation_id', '=', operationId).orderBy('id').forUpdate().execute() as Promise<LotRow[]>;
+}
+
+/** Inactivity expiry: every activity pushes the expiry of all the member's live lots forward. */
+export async function refreshInactivityExpiry(trx: Tx, memberId: string, walletId: string, expiresAt: Date) {
+  await trx
+    .updateTable('lots')
+    .set({ expires_at: expiresAt })
+    .where('member_id', '=', memberId)
+    .where('wallet_id', '=', walletId)
+    .where('remaining', '>', 0)
+    .execute();
+}
+
+export async function insertAllocation(trx: Tx, values: { operation_id: string; lot_id: number; amount: number; seq: number }) {
+  await trx.insertInto('lot_allocations').values(values).execute();
+}
+
+/** Allocations still outstanding, in reverse order of consumption (latest-expiring first). */
+export async function outstandingAllocations(trx: Tx, operationId: string) {
+  return trx
+    .selectFrom('lot_allocations')
+    .selectAll()
+    .where('operation_id', '=', operationId)
+    .where(sql<boolean>`released < amount`)
+    .orderBy('seq', 'desc')
+    .forUpdate()
+    .execute();
+}
+
+export async function releaseAllocation(trx: Tx, operationId: string, lotId: number, amount: number) {
+  await trx
+    .updateTable('lot_allocations')
+    .set({ released: sql`released + ${amount}` })
+    .where('operation_id', '=', operationId)
+    .where('lot_id', '=', lotId)
+    .execute();
+}
+
+export async function allocationsOf(db: Executor, operationId: string) {
+  return db.selectFrom('lot_allocations').selectAll().where('operation_id', '=', operationId).orderBy('seq').execute();
+}
+
+export async function insertReservation(
+  trx: Tx,
+  values: { program_id: string; wallet_id: string; member_id: string; operation_id: string; amount: number; expires_at: Date; reference_type: string | null; reference_id: string | null; created_at: Date },
+) {
+  return trx.insertInto('reservations').values({ ...values, status: 'pending' }).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function findReservation(db: Executor, programId: string, id: string) {
+  return db.selectFrom('reservations').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function lockReservation(trx: Tx, id: string) {
+  return trx.selectFrom('reservations').selectAll().where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+}
+
+export async function resolveReservation(
+  trx: Tx,
+  id: string,
+  values: { status: Exclude<ReservationStatus, 'pending'>; resolved_at: Date; posted_amount?: number; post_operation_id?: string },
+) {
+  await trx.updateTable('reservations').set(values).where('id', '=', id).execute();
+}
+
+export async function reservationsDue(trx: Tx, memberId: string, walletId: string, now: Date) {
+  return trx
+    .selectFrom('reservations')
+    .selectAll()
+    .where('member_id', '=', memberId)
+    .where('wallet_id', '=', walletId)
+    .where('status', '=', 'pending')
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .forUpdate()
+    .execute();
+}
+
+export async function findReservationByPost(db: Executor, postOperationId: string) {
+  return db.selectFrom('reservations').selectAll().where('post_operation_id', '=', postOperationId).executeTakeFirst();
+}
+
+// ---- reads ----
+
+export async function memberWalletBalances(db: Executor, memberId: string) {
+  const { rows } = await sql<{
+    wallet_id: string; wallet_code: string; unit: string; available: number; pending: number; reserved: number;
+    earned: number; spent: number; expired: number; reversed: number; restored: number; adjusted_in: number;
+    adjusted_out: number; transferred_in: number; transferred_out: number; last_activity_at: Date | null;
+  }>`
+    select mw.wallet_id, w.code as wallet_code, w.unit, a.balance as available, p.balance as pending, r.balance as reserved,
+      mw.earned, mw.spent, mw.expired, mw.reversed, mw.restored, mw.adjusted_in, mw.adjusted_out,
+      mw.transferred_in, mw.transferred_out, mw.last_activity_at
+    from member_wallets mw
+    join wallets w on w.id = mw.wallet_id
+    join accounts a on a.id = mw.available_account_id
+    join accounts p on p.id = mw.pending_account_id
+    join accounts r on r.id = mw.reserved_account_id
+    where mw.member_id = ${memberId}
+    order by w.created_at, w.code`.execute(db);
+  return rows;
+}
+
+export async function nextExpirations(db: Executor, memberId: string, walletId: string, limit = 5) {
+  const { rows } = await sql<{ expires_at: Date; amount: number }>`
+    select expires_at, sum(remaining)::bigint as amount
+    from lots
+    where member_id = ${memberId} and wallet_id = ${walletId} and remaining > 0 and expires_at is not null
+    group by expires_at order by expires_at limit ${limit}`.execute(db);
+  return rows;
+}
+
+/** Whether anything is due (vesting, expiry, reservation timeout) for a member — a cheap check before a locking pass. */
+export async function hasDueWork(db: Executor, memberId: string, now: Date): Promise<boolean> {
+  const { rows } = await sql<{ due: boolean }>`
+    select exists (select 1 from lots where member_id = ${memberId} and not vested and vests_at <= ${now})
+        or exists (select 1 from lots where member_id = ${memberId} and remaining > 0 and expires_at <= ${now})
+        or exists (select 1 from reservations where member_id = ${memberId} and status = 'pending' and expires_at <= ${now})
+      as due`.execute(db);
+  return rows[0]?.due ?? false;
+}
+
+export async function listEntries(
+  db: Executor,
+  memberId: string,
+  options: { walletId?: string; beforeId?: number; limit: number },
+) {
+  let q = db
+    .selectFrom('entries as e')
+    .innerJoin('wallets as w', 'w.id', 'e.wallet_id')
+    .innerJoin('accounts as d', 'd.id', 'e.debit_account_id')
+    .innerJoin('accounts as c', 'c.id', 'e.credit_account_id')
+    .leftJoin('operations as o', 'o.id', 'e.operation_id')
+    .select([
+      'e.id', 'e.kind', 'e.amount', 'e.lot_id', 'e.lot_delta', 'e.operation_id', 'e.created_at', 'e.member_id',
+      'w.code as wallet', 'd.kind as debit_kind', 'd.member_id as debit_member_id', 'c.kind as credit_kind', 'c.member_id as credit_member_id',
+      'o.reference_type', 'o.reference_id', 'o.actor', 'o.description', 'o.reason', 'o.kind as operation_kind',
+    ])
+    .where('e.member_id', '=', memberId);
+  if (options.walletId) q = q.where('e.wallet_id', '=', options.walletId);
+  if (options.beforeId !== undefined) q = q.where('e.id', '<', options.beforeId);
+  return q.orderBy('e.id', 'desc').limit(options.limit).execute();
+}
+
+export async function entriesOfOperation(db: Executor, operationId: string) {
+  return db.selectFrom('entries').selectAll().where('operation_id', '=', operationId).orderBy('id').execute();
+}
+
+export async function listLots(db: Executor, memberId: string, walletId: string, includeEmpty: boolean) {
+  let q = db.selectFrom('lots').selectAll().where('member_id', '=', memberId).where('wallet_id', '=', walletId);
+  if (!includeEmpty) q = q.where('remaining', '>', 0);
+  return q.orderBy(sql`expires_at asc nulls last`).orderBy('id').limit(500).execute();
+}

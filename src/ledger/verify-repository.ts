@@ -1,0 +1,130 @@
+import { sql } from 'kysely';
+import type { Executor } from '../db/database.ts';
+
+type Row = Record<string, unknown>;
+
+async function rows(db: Executor, query: ReturnType<typeof sql<Row>>): Promise<Row[]> {
+  return (await query.execute(db)).rows;
+}
+
+export const checks: { name: string; description: string; query: (programId: string) => ReturnType<typeof sql<Row>> }[] = [
+  {
+    name: 'balances_match_entries',
+    description: 'Every member account’s cached balance equals its credits minus its debits',
+    query: (p) => sql<Row>`
+      with flows as (
+        select credit_account_id as account_id, amount from entries where program_id = ${p}
+        union all
+        select debit_account_id, -amount from entries where program_id = ${p}
+      ), sums as (select account_id, sum(amount) as total from flows group by account_id)
+      select a.id as "accountId", a.member_id as "memberId", a.kind, a.balance as cached, coalesce(s.total, 0)::bigint as computed
+      from accounts a left join sums s on s.account_id = a.id
+      where a.program_id = ${p} and a.member_id is not null and a.balance <> coalesce(s.total, 0)
+      limit 100`,
+  },
+  {
+    name: 'program_sums_to_zero',
+    description: 'The sum over all of the program’s accounts (cached member balances and program accounts from entries) is zero',
+    query: (p) => sql<Row>`
+      with member_side as (select coalesce(sum(balance), 0) as total from accounts where program_id = ${p} and member_id is not null),
+      program_side as (
+        select coalesce(sum(case when ca.member_id is null then e.amount else 0 end), 0)
+             - coalesce(sum(case when da.member_id is null then e.amount else 0 end), 0) as total
+        from entries e join accounts ca on ca.id = e.credit_account_id join accounts da on da.id = e.debit_account_id
+        where e.program_id = ${p}
+      )
+      select m.total::bigint as "memberSide", g.total::bigint as "programSide" from member_side m, program_side g
+      where m.total + g.total <> 0`,
+  },
+  {
+    name: 'lots_match_entries',
+    description: 'Every lot’s remaining equals the sum of its entries’ lot deltas, within 0 … amount',
+    query: (p) => sql<Row>`
+      select l.id as "lotId", l.member_id as "memberId", l.amount, l.remaining, coalesce(s.total, 0)::bigint as computed
+      from lots l left join (select lot_id, sum(lot_delta) as total from entries where program_id = ${p} and lot_id is not null group by lot_id) s on s.lot_id = l.id
+      where l.program_id = ${p} and (l.remaining <> coalesce(s.total, 0) or l.remaining < 0 or l.remaining > l.amount)
+      limit 100`,
+  },
+  {
+    name: 'buckets_match_lots',
+    description: 'Pending = unvested lots; max(available, 0) = vested lots; reserved = pending reservations',
+    query: (p) => sql<Row>`
+      select mw.member_id as "memberId", mw.wallet_id as "walletId",
+             a.balance as available, pe.balance as pending, r.balance as reserved,
+             coalesce(v.total, 0)::bigint as "vestedLots", coalesce(u.total, 0)::bigint as "unvestedLots", coalesce(h.total, 0)::bigint as "openReservations"
+      from member_wallets mw
+      join accounts a on a.id = mw.available_account_id
+      join accounts pe on pe.id = mw.pending_account_id
+      join accounts r on r.id = mw.reserved_account_id
+      left join (select member_id, wallet_id, sum(remaining) total from lots where program_id = ${p} and vested group by 1, 2) v on v.member_id = mw.member_id and v.wallet_id = mw.wallet_id
+      left join (select member_id, wallet_id, sum(remaining) total from lots where program_id = ${p} and not vested group by 1, 2) u on u.member_id = mw.member_id and u.wallet_id = mw.wallet_id
+      left join (select member_id, wallet_id, sum(amount) total from reservations where program_id = ${p} and status = 'pending' group by 1, 2) h on h.member_id = mw.member_id and h.wallet_id = mw.wallet_id
+      where mw.program_id = ${p}
+        and (greatest(a.balance, 0) <> coalesce(v.total, 0) or pe.balance <> coalesce(u.total, 0) or r.balance <> coalesce(h.total, 0))
+      limit 100`,
+  },
+  {
+    name: 'counters_match_entries',
+    description: 'Lifetime earned, spent, expired, reversed and restored equal the sums of their entries',
+    query: (p) => sql<Row>`
+      with sums as (
+        select e.member_id, e.wallet_id,
+          sum(case when e.kind = 'earn' then e.amount else 0 end) as earned,
+          sum(case when e.kind in ('spend', 'post') then e.amount else 0 end) as spent,
+          sum(case when e.kind = 'expire' then e.amount else 0 end) as expired,
+          sum(case when e.kind = 'reverse' then e.amount else 0 end) as reversed,
+          sum(case when e.kind = 'restore' then e.amount else 0 end) as restored
+        from entries e where e.program_id = ${p} and e.member_id is not null group by 1, 2
+      )
+      select mw.member_id as "memberId", mw.earned, s.earned as "entriesEarned", mw.spent, s.spent as "entriesSpent",
+             mw.expired, s.expired as "entriesExpired", mw.reversed, s.reversed as "entriesReversed", mw.restored, s.restored as "entriesRestored"
+      from member_wallets mw left join sums s on s.member_id = mw.member_id and s.wallet_id = mw.wallet_id
+      where mw.program_id = ${p} and (mw.earned <> coalesce(s.earned, 0) or mw.spent <> coalesce(s.spent, 0)
+        or mw.expired <> coalesce(s.expired, 0) or mw.reversed <> coalesce(s.reversed, 0) or mw.restored <> coalesce(s.restored, 0))
+      limit 100`,
+  },
+  {
+    name: 'transfers_clear',
+    description: 'The transfers clearing account of every wallet nets to zero',
+    query: (p) => sql<Row>`
+      select a.wallet_id as "walletId",
+        (coalesce((select sum(amount) from entries where credit_account_id = a.id), 0)
+         - coalesce((select sum(amount) from entries where debit_account_id = a.id), 0))::bigint as balance
+      from accounts a where a.program_id = ${p} and a.kind = 'transfers'
+        and coalesce((select sum(amount) from entries where credit_account_id = a.id), 0)
+         <> coalesce((select sum(amount) from entries where debit_account_id = a.id), 0)`,
+  },
+  {
+    name: 'allocations_consistent',
+    description: 'What spends and reservations hold on a lot never exceeds what left that lot',
+    query: (p) => sql<Row>`
+      select la.operation_id as "operationId", la.lot_id as "lotId", la.amount, la.released
+      from lot_allocations la join lots l on l.id = la.lot_id
+      where l.program_id = ${p} and (la.released < 0 or la.released > la.amount)
+      limit 100`,
+  },
+  {
+    name: 'refunds_within_operations',
+    description: 'No earn is reversed beyond its amount, no spend restored beyond its amount',
+    query: (p) => sql<Row>`
+      select id as "operationId", kind, amount, reversed, restored from operations
+      where program_id = ${p} and (reversed > amount or restored > amount)
+      limit 100`,
+  },
+];
+
+export async function runCheck(db: Executor, programId: string, index: number): Promise<Row[]> {
+  return rows(db, checks[index]!.query(programId));
+}
+
+export async function programTotals(db: Executor, programId: string) {
+  const { rows: result } = await sql<Row>`
+    select
+      coalesce((select sum(balance) from accounts a where a.program_id = ${programId} and a.kind = 'available' and a.balance > 0), 0)::bigint as "availablePositive",
+      coalesce((select -sum(balance) from accounts a where a.program_id = ${programId} and a.kind = 'available' and a.balance < 0), 0)::bigint as "negativeBalances",
+      coalesce((select sum(balance) from accounts a where a.program_id = ${programId} and a.kind = 'pending'), 0)::bigint as pending,
+      coalesce((select sum(balance) from accounts a where a.program_id = ${programId} and a.kind = 'reserved'), 0)::bigint as reserved,
+      (select count(*) from entries where program_id = ${programId})::bigint as entries,
+      (select count(*) from lots where program_id = ${programId})::bigint as lots`.execute(db);
+  return result[0] ?? {};
+}
