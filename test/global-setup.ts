@@ -1,3 +1,5 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -29,12 +31,17 @@ function withDatabase(url: string, database: string): string {
 export default async function setup(project: TestProject) {
   let server: EmbeddedServer | undefined;
   let adminUrl: string;
+  let dataDir: string | undefined;
   if (process.env.DATABASE_URL) {
     adminUrl = process.env.DATABASE_URL;
     await assertServerVersion(adminUrl);
   } else {
+    // A cluster of its own per run, so that parallel runs never share (or recover) one another's server.
+    dataDir = await mkdtemp(path.join(process.env.LAUREL_TEST_TMPDIR ?? os.tmpdir(), 'laurel-test-'));
+    // mkdtemp makes the folder private; the server runs as another user when we are root.
+    await chmod(dataDir, 0o755);
     server = await startEmbeddedPostgres({
-      dataDir: path.resolve('.laurel-test'),
+      dataDir,
       port: await freePort(),
       postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
     });
@@ -54,5 +61,6 @@ export default async function setup(project: TestProject) {
   project.provide('pgTemplate', TEMPLATE);
   return async () => {
     await server?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   };
 }
