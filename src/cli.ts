@@ -84,7 +84,7 @@ async function start(withApi: boolean) {
       say('Laurel is running.');
       say(`  API        ${base}/v1`);
       say(`  Docs       ${base}/docs   (OpenAPI document: ${base}/openapi.json)`);
-      say(`  Dashboard  ${base}/docs   (the admin dashboard ships with a later release; the API docs are interactive)`);
+      say(`  Dashboard  ${base}/dashboard   (sign in with an API key)`);
       say(`  Database   ${config.databaseUrl ? 'DATABASE_URL' : `embedded PostgreSQL in ${config.dataDir} (port ${resolved.embedded?.port})`}`);
       if (demo) {
         say('');

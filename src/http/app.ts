@@ -8,6 +8,7 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { ledgerRoutes } from '../ledger/ledger-routes.ts';
 import { memberRoutes } from '../members/member-routes.ts';
 import { programRoutes } from '../programs/program-routes.ts';
@@ -129,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(dashboardRoutes);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { schema: { tags: ['system'], summary: 'Liveness and database reachability', security: [] } }, async (_request, reply) => {
