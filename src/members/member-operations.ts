@@ -2,6 +2,8 @@ import type { Db, Executor } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
 import { ProblemError } from '../http/error-codes.ts';
 import { insertAuditEvent } from '../programs/program-repository.ts';
+// Joining claims earlier orders and the sign-up bonus (orders and earning rules, issue 3).
+import { onMemberCreated } from '../orders/on-member-created.ts';
 import { normalizePhone } from './phone.ts';
 import * as repo from './member-repository.ts';
 import type { MemberRow } from './member-repository.ts';
@@ -108,6 +110,7 @@ export async function createMember(db: Db, program: { id: string; settings: Reco
     db.transaction().execute(async (trx) => {
       const member = await repo.insertMember(trx, program.id, values);
       await recordEvent(trx, program.id, 'member.created', member.id, { member: memberView(member), actor });
+      await onMemberCreated(trx, program.id, member);
       return member;
     }),
   );
@@ -133,6 +136,7 @@ export async function upsertMemberByCustomerId(
       const member = await repo.insertMemberIfAbsent(trx, program.id, values);
       if (!member) return update((await repo.lockMemberByCustomerId(trx, program.id, customerId))!);
       await recordEvent(trx, program.id, 'member.created', member.id, { member: memberView(member), actor });
+      await onMemberCreated(trx, program.id, member);
       return { member, created: true };
     }),
   );
@@ -175,16 +179,16 @@ export async function lookupMember(db: Executor, program: { id: string; settings
   return member;
 }
 
-export function encodeCursor(m: { created_at: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([m.created_at.toISOString(), m.id])).toString('base64url');
+export function encodeCursor(m: { cursor_at: string; id: string }): string {
+  return Buffer.from(JSON.stringify([m.cursor_at, m.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+export function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(createdAt);
-    if (Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
-    return { createdAt: date, id };
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof createdAt !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(createdAt) || Number.isNaN(Date.parse(createdAt))) throw new Error('bad cursor');
+    if (typeof id !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error('bad cursor');
+    return { createdAt, id };
   } catch {
     throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
   }

@@ -21,6 +21,15 @@ function encode(values: MemberValues) {
   return { ...rest, ...(attributes !== undefined ? { attributes: JSON.stringify(attributes) } : {}) };
 }
 
+/**
+ * Lower-cases like the generated column email_normalized (and its unique index) does: in SQL,
+ * so that a lookup and the uniqueness check always agree (JavaScript's toLowerCase folds
+ * letters the database collation may keep, and an exact address would then not be found).
+ */
+function lowerEmail(email: string) {
+  return sql<string>`lower(${email})`;
+}
+
 export async function findMemberRow(db: Executor, programId: string, id: string) {
   return db.selectFrom('members').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
 }
@@ -57,7 +66,7 @@ export async function updateMemberRow(db: Executor, programId: string, id: strin
 export async function findMemberBy(db: Executor, programId: string, key: { customerId?: string; email?: string; phone?: string }) {
   let q = db.selectFrom('members').selectAll().where('program_id', '=', programId);
   if (key.customerId !== undefined) q = q.where('customer_id', '=', key.customerId);
-  else if (key.email !== undefined) q = q.where('email_normalized', '=', key.email.toLowerCase());
+  else if (key.email !== undefined) q = q.where('email_normalized', '=', lowerEmail(key.email));
   else if (key.phone !== undefined) q = q.where('phone', '=', key.phone);
   else return undefined;
   return q.executeTakeFirst();
@@ -81,22 +90,29 @@ export interface MemberFilter {
   customerId?: string;
   enrolledAfter?: Date;
   enrolledBefore?: Date;
-  after?: { createdAt: Date; id: string };
+  /** Keyset position: created_at as exact UTC text (microseconds), and id. */
+  after?: { createdAt: string; id: string };
   limit: number;
 }
 
 export async function listMemberRows(db: Executor, programId: string, filter: MemberFilter) {
-  let q = db.selectFrom('members').selectAll().where('program_id', '=', programId);
+  // created_at has microseconds and a JS Date only milliseconds: the cursor carries the exact
+  // value as text, or a page boundary inside one millisecond would repeat or skip members.
+  let q = db
+    .selectFrom('members')
+    .selectAll()
+    .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'))
+    .where('program_id', '=', programId);
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.tag) q = q.where(sql<boolean>`tags @> array[${filter.tag}]::text[]`);
-  if (filter.email) q = q.where('email_normalized', '=', filter.email.toLowerCase());
+  if (filter.email) q = q.where('email_normalized', '=', lowerEmail(filter.email));
   if (filter.phone) q = q.where('phone', '=', filter.phone);
   if (filter.customerId) q = q.where('customer_id', '=', filter.customerId);
   if (filter.enrolledAfter) q = q.where('enrolled_at', '>=', filter.enrolledAfter);
   if (filter.enrolledBefore) q = q.where('enrolled_at', '<', filter.enrolledBefore);
   if (filter.after) {
     const { createdAt, id } = filter.after;
-    q = q.where(sql<boolean>`(created_at, id) > (${createdAt}, ${id}::uuid)`);
+    q = q.where(sql<boolean>`(created_at, id) > (${createdAt}::timestamptz, ${id}::uuid)`);
   }
   return q.orderBy('created_at').orderBy('id').limit(filter.limit).execute();
 }

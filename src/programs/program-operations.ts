@@ -1,3 +1,4 @@
+import { isSupportedCountry } from 'libphonenumber-js/max';
 import type { Db, Executor } from '../db/database.ts';
 import type { ExpiryKind } from '../db/schema.ts';
 import { ProblemError } from '../http/error-codes.ts';
@@ -88,9 +89,18 @@ function walletValues(input: WalletInput): repo.WalletValues {
   };
 }
 
+/** Settings Laurel itself reads; anything else in settings is the client's own. */
+function assertSettings(settings: Record<string, unknown> | undefined) {
+  const country = settings?.defaultCountry;
+  if (country !== undefined && (typeof country !== 'string' || !isSupportedCountry(country))) {
+    throw new ProblemError('validation_failed', 'settings.defaultCountry must be an ISO 3166-1 alpha-2 country code such as "US" or "KR"', { field: 'settings.defaultCountry' });
+  }
+}
+
 export async function createProgram(db: Db, input: ProgramInput & { keyName?: string; wallets?: WalletInput[] }) {
   const exponent = currencyExponent(input.currency);
   assertTimeZone(input.timeZone);
+  assertSettings(input.settings);
   return db.transaction().execute(async (trx) => {
     const program = await repo.insertProgram(trx, {
       name: input.name,
@@ -120,6 +130,7 @@ export async function getProgram(db: Executor, programId: string) {
 
 export async function updateProgram(db: Db, programId: string, actor: string, input: Partial<ProgramInput>) {
   if (input.timeZone !== undefined) assertTimeZone(input.timeZone);
+  assertSettings(input.settings);
   return db.transaction().execute(async (trx) => {
     const row = await repo.updateProgramRow(trx, programId, {
       ...(input.name !== undefined ? { name: input.name } : {}),
@@ -203,13 +214,19 @@ export async function createApiKey(db: Db, programId: string, actor: string, nam
 
 export async function revokeApiKey(db: Db, programId: string, id: string, actor: string) {
   return db.transaction().execute(async (trx) => {
-    const existing = await repo.findApiKey(trx, programId, id);
-    if (!existing) throw new ProblemError('api_key_not_found');
-    const row = (await repo.revokeApiKeyRow(trx, programId, id)) ?? existing;
+    const row = await repo.revokeApiKeyRow(trx, programId, id);
+    if (!row) {
+      // Revoking a revoked key is a no-op that answers with the first revocation.
+      const existing = await repo.findApiKey(trx, programId, id);
+      if (!existing) throw new ProblemError('api_key_not_found');
+      return existing;
+    }
     await repo.insertAuditEvent(trx, { program_id: programId, actor, action: 'api_key.revoked', subject_type: 'api_key', subject_id: id });
     return row;
   });
 }
+
+const LAST_USED_PRECISION_MS = 60_000;
 
 export interface Principal {
   programId: string;
@@ -219,5 +236,8 @@ export interface Principal {
 export async function authenticate(db: Executor, secret: string): Promise<Principal | undefined> {
   if (!looksLikeApiKey(secret)) return undefined;
   const row = await repo.findActiveKeyByHash(db, hashApiKey(secret));
-  return row ? { programId: row.program_id, keyId: row.id } : undefined;
+  if (!row) return undefined;
+  // Minute precision is enough to tell unused keys apart, and spares a write per request.
+  if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > LAST_USED_PRECISION_MS) await repo.touchApiKey(db, row.id);
+  return { programId: row.program_id, keyId: row.id };
 }

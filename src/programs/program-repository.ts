@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../db/database.ts';
 import type { ExpiryKind } from '../db/schema.ts';
 
@@ -143,10 +144,14 @@ export async function findApiKey(db: Executor, programId: string, id: string) {
 export async function findActiveKeyByHash(db: Executor, hash: Buffer) {
   return db
     .selectFrom('api_keys')
-    .select(['id', 'program_id'])
+    .select(['id', 'program_id', 'last_used_at'])
     .where('key_hash', '=', hash)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
+}
+
+export async function touchApiKey(db: Executor, id: string) {
+  await db.updateTable('api_keys').set({ last_used_at: sql`now()` }).where('id', '=', id).execute();
 }
 
 export async function insertAuditEvent(

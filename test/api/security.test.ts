@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { setupTestApp } from '../helpers.ts';
+
+function expectProblem(res: { status: number; body: any; headers: Record<string, unknown> }, status: number, code: string) {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body).toMatchObject({ status, code, type: `urn:laurel:problem:${code}` });
+  expect(typeof res.body.title).toBe('string');
+  expect(typeof res.body.detail).toBe('string');
+  expect(res.body.requestId).toBe(res.headers['x-request-id']);
+}
+
+describe('authentication', async () => {
+  const t = await setupTestApp();
+
+  it('answers 401 problems for a missing, garbled or unknown key', async () => {
+    const keyLike = `lrl_sk_${'A'.repeat(43)}`;
+    const cases: Record<string, string>[] = [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer' }, { authorization: 'Bearer a b' }, { authorization: `Bearer ${keyLike}` }, { authorization: `Bearer ${t.program.key}x` }];
+    for (const headers of cases) {
+      const res = await t.call('GET', '/v1/program', { key: null, headers });
+      expectProblem(res, 401, 'unauthorized');
+    }
+    expect((await t.call('GET', '/v1/program', { headers: { authorization: `bearer  ${t.program.key}` }, key: null })).status).toBe(200);
+  });
+
+  it('keeps public routes open: health, OpenAPI document, docs', async () => {
+    expect((await t.call('GET', '/health', { key: null })).body).toEqual({ status: 'ok' });
+    expect((await t.call('GET', '/openapi.json', { key: null })).status).toBe(200);
+  });
+});
+
+describe('request hygiene', async () => {
+  const t = await setupTestApp({ config: { bodyLimitBytes: 2_048 } });
+
+  it('rejects oversized bodies with 413 and stores nothing', async () => {
+    const res = await t.call('POST', '/v1/members', { body: { customerId: 'big', attributes: { blob: 'x'.repeat(4_000) } } });
+    expectProblem(res, 413, 'body_too_large');
+    expect((await t.call('GET', '/v1/members/lookup?customerId=big')).status).toBe(404);
+  });
+
+  it('rejects invalid JSON with 400 invalid_json', async () => {
+    for (const payload of ['{"customerId": ', '{customerId: 1}', '']) {
+      const res = await t.call('POST', '/v1/members', { body: payload });
+      expectProblem(res, 400, 'invalid_json');
+    }
+  });
+
+  it('rejects bodies that are not JSON with 415', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/members', headers: { authorization: `Bearer ${t.program.key}`, 'content-type': 'text/plain' }, payload: 'customerId=1' });
+    expect(res.statusCode).toBe(415);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ code: 'unsupported_media_type', status: 415 });
+  });
+
+  it('answers unknown routes with a 404 not_found problem', async () => {
+    expectProblem(await t.call('GET', '/v1/no-such-thing'), 404, 'not_found');
+    expectProblem(await t.call('GET', '/nowhere', { key: null }), 404, 'not_found');
+  });
+
+  it('answers wrong types and malformed ids with a 400 validation problem listing the errors', async () => {
+    const res = await t.call('POST', '/v1/members', { body: { customerId: 12, marketingConsent: 'yes', extra: 1 } });
+    expectProblem(res, 400, 'validation_failed');
+    expect(res.body.errors.length).toBeGreaterThanOrEqual(3);
+    expect(res.body.errors[0]).toHaveProperty('path');
+    expectProblem(await t.call('GET', '/v1/members/not-a-uuid'), 400, 'validation_failed');
+  });
+
+  it('gives every response an x-request-id, echoing a sane given one and replacing an unsafe one', async () => {
+    const fresh = await t.call('GET', '/v1/program');
+    expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const other = await t.call('GET', '/v1/program');
+    expect(other.headers['x-request-id']).not.toBe(fresh.headers['x-request-id']);
+    expect((await t.call('GET', '/v1/program', { headers: { 'x-request-id': 'shop-req-42' } })).headers['x-request-id']).toBe('shop-req-42');
+    const failed = await t.call('GET', '/v1/program', { key: null, headers: { 'x-request-id': 'shop-req-43' } });
+    expect(failed.headers['x-request-id']).toBe('shop-req-43');
+    expect(failed.body.requestId).toBe('shop-req-43');
+    const unsafe = await t.call('GET', '/v1/program', { headers: { 'x-request-id': `bad id ${'x'.repeat(300)}` } });
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await t.call('GET', '/nowhere', { key: null })).headers['x-request-id']).toBeTruthy();
+  });
+});
+
+describe('rate limiting', async () => {
+  const t = await setupTestApp({ config: { rateLimitPerMinute: 5 } });
+
+  it('limits each key separately with 429 and Retry-After', async () => {
+    const other = await t.newProgram();
+    for (let i = 0; i < 3; i++) expect((await t.call('GET', '/v1/program')).status).toBe(200);
+    // Requests refused as invalid count as well.
+    expect((await t.call('POST', '/v1/members', { body: '{' })).status).toBe(400);
+    expect((await t.call('PATCH', '/v1/program', { body: {} })).status).toBe(400);
+    const limited = await t.call('GET', '/v1/program');
+    expectProblem(limited, 429, 'rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await t.call('GET', '/v1/program', { key: other.key })).status).toBe(200);
+  });
+});
