@@ -49,3 +49,8 @@ export async function databaseNow(executor: Executor): Promise<Date> {
   const { rows } = await sql<{ now: Date }>`select now() as now`.execute(executor);
   return rows[0]!.now;
 }
+
+/** Runs `work` in the caller's transaction when there is one, otherwise in a new transaction. */
+export async function withTransaction<T>(executor: Executor, work: (trx: Tx) => Promise<T>): Promise<T> {
+  return executor.isTransaction ? work(executor as Tx) : (executor as Db).transaction().execute(work);
+}

@@ -1,4 +1,4 @@
-import type { Db, Executor } from '../db/database.ts';
+import { withTransaction, type Db, type Executor } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
 import { ProblemError } from '../http/error-codes.ts';
 import { insertAuditEvent } from '../programs/program-repository.ts';
@@ -104,10 +104,10 @@ function defaultCountryOf(program: { settings: Record<string, unknown> }): strin
   return typeof value === 'string' ? value : undefined;
 }
 
-export async function createMember(db: Db, program: { id: string; settings: Record<string, unknown> }, actor: string, input: MemberInput) {
+export async function createMember(db: Executor, program: { id: string; settings: Record<string, unknown> }, actor: string, input: MemberInput) {
   const values = toValues(input, defaultCountryOf(program));
   return guardConflicts(() =>
-    db.transaction().execute(async (trx) => {
+    withTransaction(db, async (trx) => {
       const member = await repo.insertMember(trx, program.id, values);
       await recordEvent(trx, program.id, 'member.created', member.id, { member: memberView(member), actor });
       await onMemberCreated(trx, program.id, member);

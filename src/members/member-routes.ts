@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { replyIdempotent } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
-import { CursorQuery, Metadata, Nullable, Page, problems, Timestamp, Uuid } from '../http/schemas.ts';
+import { CursorQuery, IdempotencyHeaders, Metadata, Nullable, Page, problems, Timestamp, Uuid } from '../http/schemas.ts';
 import { getProgram } from '../programs/program-operations.ts';
 import * as ops from './member-operations.ts';
 
@@ -43,13 +44,16 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/members', {
     schema: {
       tags: ['members'], summary: 'Enrol a member',
+      description: 'Send an Idempotency-Key to make a retry safe: the same key replays the first response instead of enrolling twice.',
+      headers: IdempotencyHeaders,
       body: CreateBody,
       response: { 201: MemberSchema, ...problems(409, 422) },
     },
   }, async (request, reply) => {
     const p = principalOf(request);
     const program = await getProgram(db, p.programId);
-    return reply.code(201).send(ops.memberView(await ops.createMember(db, program, p.actor, request.body)));
+    return replyIdempotent(request, reply, { status: 201, required: false }, async (trx) =>
+      ops.memberView(await ops.createMember(trx, program, p.actor, request.body)));
   });
 
   app.put('/members/by-customer-id/:customerId', {

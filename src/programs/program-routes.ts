@@ -3,7 +3,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Authenticator } from '../http/auth.ts';
 import { principalOf } from '../http/principal.ts';
 import { Metadata, Nullable, problems, Timestamp, Uuid, WalletCode } from '../http/schemas.ts';
-import { listEvents } from '../events/event-repository.ts';
 import * as ops from './program-operations.ts';
 import { listApiKeys, listAuditEvents, listStores, listWallets } from './program-repository.ts';
 
@@ -167,20 +166,6 @@ export function programRoutes(authenticator: Authenticator): FastifyPluginAsyncT
     }, async (request) => {
       const rows = await listAuditEvents(db, principalOf(request).programId, request.query.limit ?? 50, request.query.before);
       return { data: rows.map((r) => ({ id: String(r.id), actor: r.actor, action: r.action, subjectType: r.subject_type, subjectId: r.subject_id, details: r.details, createdAt: r.created_at.toISOString() })) };
-    });
-
-    app.get('/events', {
-      schema: {
-        tags: ['events'], summary: 'Domain events (transactional outbox), oldest first from a position',
-        querystring: Type.Object({ after: Type.Optional(Type.Integer({ minimum: 0 })), type: Type.Optional(Type.String({ maxLength: 64 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })) }, { additionalProperties: false }),
-        response: {
-          200: Type.Object({ data: Type.Array(Type.Object({ id: Type.String(), type: Type.String(), memberId: Nullable(Type.String()), payload: Metadata, createdAt: Timestamp })) }),
-          ...problems(),
-        },
-      },
-    }, async (request) => {
-      const rows = await listEvents(db, principalOf(request).programId, request.query.limit ?? 100, request.query.after, request.query.type);
-      return { data: rows.map((r) => ({ id: String(r.id), type: r.type, memberId: r.member_id, payload: r.payload, createdAt: r.created_at.toISOString() })) };
     });
   };
 }

@@ -10,6 +10,28 @@ describe('members API', async () => {
     return Number(row.n);
   }
 
+  it('enrols once per Idempotency-Key: a retried POST replays the first response', async () => {
+    const before = await memberCount();
+    const body = { email: 'retry.me@example.com', firstName: 'Retry' };
+    const first = await t.call('POST', '/v1/members', { body, idempotencyKey: 'enrol-retry-1' });
+    const again = await Promise.all([1, 2, 3].map(() => t.call('POST', '/v1/members', { body, idempotencyKey: 'enrol-retry-1' })));
+    expect(first.status).toBe(201);
+    for (const res of again) {
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual(first.body);
+      expect(res.headers['idempotent-replayed']).toBe('true');
+    }
+    expect(await memberCount()).toBe(before + 1);
+    // A conflict is a business failure: it stays failed for its key, and nothing is written.
+    const conflict = await t.call('POST', '/v1/members', { body: { email: 'RETRY.me@example.com' }, idempotencyKey: 'enrol-retry-2' });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.code).toBe('member_conflict');
+    const reused = await t.call('POST', '/v1/members', { body: { email: 'other@example.com' }, idempotencyKey: 'enrol-retry-1' });
+    expect(reused.status).toBe(409);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+    expect(await memberCount()).toBe(before + 1);
+  });
+
   it('enrols a member with a full profile (201) and reads it back by id', async () => {
     const res = await t.call('POST', '/v1/members', {
       body: {
