@@ -9,9 +9,17 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
+import { importRoutes } from '../imports/import-routes.ts';
 import { ledgerRoutes } from '../ledger/ledger-routes.ts';
+import { tierRoutes } from '../tiers/tier-routes.ts';
 import { memberRoutes } from '../members/member-routes.ts';
 import { programRoutes } from '../programs/program-routes.ts';
+import { rewardRoutes } from '../rewards/reward-routes.ts';
+import { orderRoutes } from '../orders/order-routes.ts';
+import { ruleRoutes } from '../rules/rule-routes.ts';
+import { actionRoutes } from '../actions/action-routes.ts';
+import { lifecycleRoutes } from '../notifications/lifecycle-routes.ts';
+import { unsubscribeRoutes } from '../notifications/unsubscribe-routes.ts';
 import { createAuthenticator } from './auth.ts';
 import { ProblemError, problemBody } from './error-codes.ts';
 import { ProblemSchema } from './schemas.ts';
@@ -34,6 +42,8 @@ declare module 'fastify' {
     deps: AppDeps;
   }
 }
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\/+=-]{1,128}$/;
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
 
@@ -85,12 +95,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     logger: deps.logger ?? { level: deps.config.logLevel },
     bodyLimit: deps.config.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A caller's x-request-id is kept to correlate logs across systems, but only when it is a
+    // short token: it lands in logs and problem bodies.
+    requestIdHeader: false,
+    genReqId: (raw) => {
+      const given = raw.headers['x-request-id'];
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+    },
     disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
+  // JSON only: Fastify would otherwise parse text/plain and let it fail validation as a 400.
+  app.removeContentTypeParser('text/plain');
 
   // Bodies are validated strictly (a string is never a number); query strings and params are
   // text by nature, so they are coerced.
@@ -131,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(dashboardRoutes);
+  await app.register(unsubscribeRoutes);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { schema: { tags: ['system'], summary: 'Liveness and database reachability', security: [] } }, async (_request, reply) => {
@@ -144,11 +162,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const authenticator = createAuthenticator(deps.db);
   await app.register(async (v1) => {
+    // Every /v1 operation states its security requirement in the OpenAPI document, including
+    // routes registered later by other modules.
+    v1.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: route.schema?.security ?? [{ apiKey: [] }] };
+    });
     v1.addHook('onRequest', async (request) => {
       request.principal = await authenticator.authenticate(request.headers.authorization);
     });
     await v1.register(rateLimit, {
-      hook: 'preHandler',
+      // onRequest (after authentication, which is an instance hook and runs first): requests
+      // that then fail parsing or validation count too, so invalid floods are limited as well.
+      hook: 'onRequest',
       max: deps.config.rateLimitPerMinute,
       timeWindow: 60_000,
       keyGenerator: (request) => request.principal?.keyId ?? request.ip,
@@ -157,6 +182,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await v1.register(programRoutes(authenticator));
     await v1.register(memberRoutes);
     await v1.register(ledgerRoutes);
+    await v1.register(tierRoutes);
+    await v1.register(importRoutes);
+    await v1.register(rewardRoutes);
+    await v1.register(orderRoutes);
+    await v1.register(ruleRoutes);
+    await v1.register(actionRoutes);
+    await v1.register(lifecycleRoutes);
   }, { prefix: '/v1' });
 
   await app.ready();

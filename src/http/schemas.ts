@@ -33,10 +33,16 @@ export const ProblemSchema = Type.Object(
 
 const problemRef = Type.Ref('Problem');
 
-/** Response schemas for the problem statuses a route can return. */
+/** A problem response, declared with the media type it is really sent as. */
+const problemResponse = {
+  description: 'Problem details (see docs/errors.md)',
+  content: { 'application/problem+json': { schema: problemRef } },
+};
+
+/** Response schemas for the problem statuses a route can return (400, 401 and 429 always). */
 export function problems(...statuses: number[]) {
-  const out: Record<number, TSchema> = {};
-  for (const s of [400, 401, 429, ...statuses]) out[s] = problemRef;
+  const out: Record<number, typeof problemResponse> = {};
+  for (const s of [400, 401, 429, ...statuses]) out[s] = problemResponse;
   return out;
 }
 

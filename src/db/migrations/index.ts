@@ -1,7 +1,17 @@
 import type { Migration } from 'kysely';
 import * as core from './0001-core.ts';
+import * as ordersRules from './0002-orders-rules.ts';
+import * as webhooksMessages from './0003-webhooks-messages.ts';
+import * as tiers from './0004-tiers.ts';
+import * as rewards from './0005-rewards.ts';
+import * as imports from './0006-imports.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
   '0001-core': core,
+  '0002-orders-rules': ordersRules,
+  '0003-webhooks-messages': webhooksMessages,
+  '0004-tiers': tiers,
+  '0005-rewards': rewards,
+  '0006-imports': imports,
 };

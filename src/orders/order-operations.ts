@@ -1,0 +1,488 @@
+import { createHash } from 'node:crypto';
+import type { OrderEventType } from '../db/schema.ts';
+import { recordEvent } from '../events/event-repository.ts';
+import { ProblemError } from '../http/error-codes.ts';
+import { canonicalJson } from '../idempotency/run-idempotent.ts';
+import * as ledger from '../ledger/ledger-operations.ts';
+import type { LedgerContext } from '../ledger/ledger-operations.ts';
+import { findMemberBy, findMemberRow, type MemberRow } from '../members/member-repository.ts';
+import { normalizePhone } from '../members/phone.ts';
+import { settleComponent, vestingDate, type ComponentResult } from '../rules/award-ledger.ts';
+import * as awardRepo from '../rules/award-repository.ts';
+import type { CompiledRule } from '../rules/compile-rule.ts';
+import type { MemberContext } from '../rules/conditions.ts';
+import { evaluateOrder, totalsByWallet, type AwardItem, type EvaluationContext, type OrderEvaluation } from '../rules/evaluate-order.ts';
+import { periodBounds } from '../rules/local-time.ts';
+import { loadMemberContext } from '../rules/member-context.ts';
+import { settleProgress } from '../rules/progress-operations.ts';
+import { ORDER_RULE_KINDS } from '../rules/rule-config.ts';
+import { getEarningSettings, rulesInForce, walletDefaults, type EarningSettings } from '../rules/rule-operations.ts';
+import * as ruleRepo from '../rules/rule-repository.ts';
+import { deriveOrderState, orderInput, type CustomerKeys, type OrderDetails, type OrderEventRecord, type OrderState, type RefundDetails } from './order-state.ts';
+import './order-event-types.ts';
+import * as repo from './order-repository.ts';
+import type { OrderRow } from './order-repository.ts';
+import { pointsByLine, refundedPartOf, remainingOf } from './refund-share.ts';
+
+const DAY_MS = 86_400_000;
+
+export interface OrderEventInput {
+  store?: string;
+  orderId: string;
+  eventId: string;
+  type: OrderEventType;
+  occurredAt: string;
+  order?: OrderDetails;
+  refund?: RefundDetails;
+}
+
+/** Frozen when the order is first linked to a member, so re-evaluating it later gives the same award. */
+interface OrderContext {
+  member: MemberContext;
+  orderNumber: number;
+  capUsage: Record<string, number>;
+  takenAt: string;
+}
+
+type ProgramRow = Awaited<ReturnType<typeof repo.programForOrders>>;
+
+interface Env {
+  program: ProgramRow;
+  settings: EarningSettings;
+  wallets: Record<string, { pendingDays: number }>;
+  currency: { code: string; exponent: number };
+}
+
+async function envOf(ctx: LedgerContext): Promise<Env> {
+  const program = await repo.programForOrders(ctx.trx, ctx.program.id);
+  return {
+    program,
+    settings: await getEarningSettings(ctx.trx, ctx.program.id),
+    wallets: await walletDefaults(ctx.trx, ctx.program.id),
+    currency: { code: program.currency, exponent: program.currency_exponent },
+  };
+}
+
+const hash = (value: unknown) => createHash('sha256').update(canonicalJson(value)).digest('hex');
+
+function defaultCountry(program: ProgramRow): string | undefined {
+  const value = (program.settings as Record<string, unknown>).defaultCountry;
+  return typeof value === 'string' ? value : undefined;
+}
+
+// ---------------------------------------------------------------- validation
+
+function invalid(detail: string, field?: string): never {
+  throw new ProblemError('invalid_order', detail, field ? { field } : {});
+}
+
+async function validateDetails(ctx: LedgerContext, env: Env, store: { kind: string; currency: string | null } | null, details: OrderDetails): Promise<OrderDetails> {
+  const expected = store?.currency ?? env.program.currency;
+  if (details.currency !== expected) {
+    throw new ProblemError('currency_mismatch', `the order is in ${details.currency}, but ${store?.currency ? 'this store' : 'this program'} uses ${expected}; nothing was recorded`, {
+      currency: details.currency, expected,
+    });
+  }
+  const ids = new Set<string>();
+  let afterLine = 0;
+  details.lines.forEach((l, i) => {
+    if (ids.has(l.id)) invalid(`line id "${l.id}" is used twice`, `order.lines[${i}].id`);
+    ids.add(l.id);
+    const gross = l.quantity * l.unitPriceMinor;
+    if (!Number.isSafeInteger(gross)) invalid(`line "${l.id}" is too large`, `order.lines[${i}]`);
+    if ((l.discountMinor ?? 0) > gross) invalid(`line "${l.id}" has a discount of ${l.discountMinor}, more than its ${gross}`, `order.lines[${i}].discountMinor`);
+    afterLine += gross - (l.discountMinor ?? 0);
+  });
+  if ((details.discountMinor ?? 0) > afterLine) invalid(`the order discount ${details.discountMinor} exceeds the merchandise ${afterLine}`, 'order.discountMinor');
+  const total = afterLine - (details.discountMinor ?? 0) + (details.shippingMinor ?? 0) + (details.taxMinor ?? 0);
+  if (!Number.isSafeInteger(total)) invalid('the order total is too large', 'order');
+  if (details.placedAt !== undefined && Number.isNaN(Date.parse(details.placedAt))) invalid('placedAt is not a date-time', 'order.placedAt');
+  const pp = details.paidWithPoints;
+  if (pp) {
+    if (pp.amountMinor > total) invalid(`paidWithPoints.amountMinor ${pp.amountMinor} exceeds the order total ${total}`, 'order.paidWithPoints.amountMinor');
+    if (pp.operationId && pp.reservationId) invalid('paidWithPoints names an operation or a reservation, not both', 'order.paidWithPoints');
+    if (pp.operationId) {
+      const op = await repo.findPaymentOperation(ctx.trx, ctx.program.id, pp.operationId);
+      if (!op || (op.kind !== 'spend' && op.kind !== 'post')) {
+        throw new ProblemError('invalid_points_payment', op ? `operation ${op.id} is a ${op.kind}, not a spend or post` : `no operation ${pp.operationId} in this program`);
+      }
+    }
+    if (pp.reservationId && !(await repo.findPaymentReservation(ctx.trx, ctx.program.id, pp.reservationId))) {
+      throw new ProblemError('invalid_points_payment', `no reservation ${pp.reservationId} in this program`);
+    }
+  }
+  const customer: CustomerKeys | undefined = details.customer ? { ...details.customer } : undefined;
+  if (customer?.phone !== undefined) customer.phone = normalizePhone(customer.phone, defaultCountry(env.program));
+  if (customer?.email !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(customer.email)) {
+    throw new ProblemError('invalid_email', `"${customer.email}" is not an email address`, { field: 'order.customer.email' });
+  }
+  if (customer?.memberId !== undefined && !(await findMemberRow(ctx.trx, ctx.program.id, customer.memberId))) {
+    throw new ProblemError('member_not_found', `no member ${customer.memberId} in this program`);
+  }
+  return { ...details, channel: details.channel ?? store?.kind ?? undefined, ...(customer ? { customer } : {}) };
+}
+
+function validateRefund(input: OrderEventInput, knownLines: Set<string> | null) {
+  if (input.type !== 'refunded') {
+    if (input.refund) invalid(`a ${input.type} event carries no refund; send a "refunded" event`, 'refund');
+    return;
+  }
+  const r = input.refund;
+  if (!r || (!r.full && !(r.lines?.length) && !r.amountMinor && !r.shippingMinor)) {
+    invalid('a refunded event needs refund.lines, refund.amountMinor, refund.shippingMinor or refund.full', 'refund');
+  }
+  const seen = new Set<string>();
+  for (const l of r.lines ?? []) {
+    if (seen.has(l.lineId)) invalid(`refund names line "${l.lineId}" twice`, 'refund.lines');
+    seen.add(l.lineId);
+    if (knownLines && !knownLines.has(l.lineId)) invalid(`the order has no line "${l.lineId}"`, 'refund.lines');
+  }
+}
+
+// ---------------------------------------------------------------- ingestion
+
+export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInput) {
+  const env = await envOf(ctx);
+  const occurredAt = new Date(input.occurredAt);
+  if (Number.isNaN(occurredAt.getTime())) throw new ProblemError('validation_failed', 'occurredAt is not a date-time', { field: 'occurredAt' });
+  const store = input.store ? await repo.findStoreByCode(ctx.trx, ctx.program.id, input.store) : null;
+  if (input.store && !store) throw new ProblemError('unknown_store', `this program has no store "${input.store}"`, { store: input.store });
+  const details = input.order ? await validateDetails(ctx, env, store ?? null, input.order) : undefined;
+
+  const order = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId);
+  const payloadHash = hash({ type: input.type, occurredAt: occurredAt.toISOString(), order: input.order ?? null, refund: input.refund ?? null });
+  const existing = await repo.findOrderEvent(ctx.trx, order.id, input.eventId);
+  if (existing) {
+    if (existing.payload_hash !== payloadHash) {
+      throw new ProblemError('order_event_conflict', `event "${input.eventId}" of order "${input.orderId}" was already received as a ${existing.type} event with other content`, { eventId: input.eventId });
+    }
+    return { duplicate: true, order: await orderView(ctx, (await repo.findOrder(ctx.trx, ctx.program.id, order.id))!) };
+  }
+  const storedDetails = order.details as OrderDetails | null;
+  const lines = details ?? storedDetails;
+  validateRefund(input, lines ? new Set(lines.lines.map((l) => l.id)) : null);
+  if (details && order.member_id && details.customer?.memberId && details.customer.memberId !== order.member_id) {
+    invalid(`the order belongs to member ${order.member_id}, not ${details.customer.memberId}`, 'order.customer.memberId');
+  }
+  await repo.insertOrderEvent(ctx.trx, {
+    program_id: ctx.program.id, order_id: order.id, event_id: input.eventId, type: input.type, occurred_at: occurredAt,
+    payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, payload_hash: payloadHash, received_at: ctx.now,
+  });
+  const synced = await syncOrder(ctx, env, order, store?.code ?? null);
+  await recordEvent(ctx.trx, ctx.program.id, `order.${input.type}`, synced.member_id, {
+    orderId: synced.id, store: store?.code ?? null, externalId: synced.external_id, eventId: input.eventId, status: synced.status,
+    memberId: synced.member_id,
+  });
+  return { duplicate: false, order: await orderView(ctx, synced) };
+}
+
+// ---------------------------------------------------------------- the order as a function of its events
+
+function eventRecords(rows: Awaited<ReturnType<typeof repo.eventsOfOrder>>): OrderEventRecord[] {
+  return rows.map((r) => {
+    const payload = r.payload as { order?: OrderDetails; refund?: RefundDetails };
+    return { eventId: r.event_id, type: r.type, occurredAt: r.occurred_at, order: payload.order, refund: payload.refund };
+  });
+}
+
+async function findMemberFor(ctx: LedgerContext, keys: CustomerKeys | undefined): Promise<{ member: MemberRow; explicit: boolean } | null> {
+  if (!keys) return null;
+  if (keys.memberId) {
+    const member = await findMemberRow(ctx.trx, ctx.program.id, keys.memberId);
+    return member ? { member, explicit: true } : null;
+  }
+  for (const key of [{ customerId: keys.customerId }, { email: keys.email }, { phone: keys.phone }]) {
+    const value = Object.values(key)[0];
+    if (value === undefined) continue;
+    const member = await findMemberBy(ctx.trx, ctx.program.id, key);
+    if (member) return { member, explicit: false };
+  }
+  return null;
+}
+
+async function snapshotContext(ctx: LedgerContext, memberId: string, orderId: string, placedAt: Date, rules: CompiledRule[]): Promise<OrderContext> {
+  const capUsage: Record<string, number> = {};
+  for (const rule of rules) {
+    const cap = rule.config.caps?.perMember;
+    if (!cap) continue;
+    capUsage[rule.ruleId] = (await ruleRepo.rulePointsWithin(ctx.trx, memberId, rule.ruleId, periodBounds(cap.period, placedAt, ctx.program.time_zone), orderId)).points;
+  }
+  return {
+    member: await loadMemberContext(ctx.trx, ctx.program.id, memberId),
+    orderNumber: (await repo.countEarlierOrders(ctx.trx, memberId, placedAt, orderId)) + 1,
+    capUsage,
+    takenAt: ctx.now.toISOString(),
+  };
+}
+
+const orderComponent = (orderId: string, item: Pick<AwardItem, 'wallet' | 'pending'>) => `order:${orderId}:${item.wallet}:${item.pending.from}:${item.pending.days}`;
+
+function earningBasis(state: OrderState, from: 'paid' | 'fulfilled'): Date | null {
+  if (!state.paidAt || state.cancelledAt) return null;
+  return from === 'paid' ? state.paidAt : state.fulfilledAt;
+}
+
+/**
+ * Recomputes an order from all its events and moves the ledger to match: the award (after
+ * refunds) per component, per-rule points for caps, threshold and challenge progress, and the
+ * points paid with (restored on refund, the reservation posted or voided). Every step targets an
+ * amount, so the result is the same for any order of delivery.
+ */
+export async function syncOrder(ctx: LedgerContext, env: Env, order: OrderRow, storeCode: string | null): Promise<OrderRow> {
+  const state = deriveOrderState(eventRecords(await repo.eventsOfOrder(ctx.trx, order.id)), storeCode);
+  const details = state.details;
+  const claimUntil = new Date(state.placedAt.getTime() + env.settings.claimWindowDays * DAY_MS);
+
+  let memberId = order.member_id;
+  if (!memberId && details) {
+    const found = await findMemberFor(ctx, details.customer);
+    // A shopper who joined after the claim window closed does not get the order.
+    if (found && (found.explicit || found.member.enrolled_at <= claimUntil)) memberId = found.member.id;
+  }
+  const member = memberId ? await repo.lockMember(ctx.trx, ctx.program.id, memberId) : undefined;
+  const active = member?.status === 'active';
+
+  let context = order.context as OrderContext | null;
+  let evaluation = order.evaluation as OrderEvaluation | null;
+  let evaluatedHash = order.evaluated_hash;
+  const detailsHash = details ? hash({ details, placedAt: state.placedAt.toISOString(), store: storeCode }) : null;
+  if (memberId && details && (evaluation === null || evaluatedHash !== detailsHash)) {
+    const rules = (await rulesInForce(ctx.trx, ctx.program.id, state.placedAt)).filter((r) => ORDER_RULE_KINDS.has(r.kind));
+    context ??= await snapshotContext(ctx, memberId, order.id, state.placedAt, rules);
+    const evalCtx: EvaluationContext = {
+      member: context.member, orderNumber: context.orderNumber, capUsage: context.capUsage, timeZone: ctx.program.time_zone,
+      currency: env.currency, wallets: env.wallets, pendingFrom: env.settings.pendingFrom,
+    };
+    evaluation = evaluateOrder(orderInput(details, state.placedAt, storeCode), evalCtx, rules);
+    evaluatedHash = detailsHash;
+  }
+
+  if (memberId && evaluation && state.shares) {
+    await settleOrderAward(ctx, env, order, state, evaluation, { id: memberId, active });
+  }
+  await settlePointsPayment(ctx, order, state);
+
+  const keys = details?.customer;
+  return repo.updateOrder(ctx.trx, order.id, {
+    member_id: memberId,
+    customer_id: memberId ? null : keys?.customerId ?? null,
+    email_normalized: memberId ? null : keys?.email?.toLowerCase() ?? null,
+    phone: memberId ? null : keys?.phone ?? null,
+    status: state.status,
+    currency: details?.currency ?? null,
+    channel: details?.channel ?? null,
+    placed_at: state.placedAt,
+    paid_at: state.paidAt,
+    fulfilled_at: state.fulfilledAt,
+    cancelled_at: state.cancelledAt,
+    claim_until: memberId ? null : claimUntil,
+    merchandise_minor: state.shares?.merchandiseMinor ?? 0,
+    refunded_minor: state.shares?.refundedMinor ?? 0,
+    details, details_hash: detailsHash, context, evaluation, evaluated_hash: evaluatedHash,
+    updated_at: ctx.now,
+  });
+}
+
+function describe(order: OrderRow, items: { name: string; points: number }[]): string {
+  return `Order ${order.external_id}: ${items.map((i) => `${i.name} ${i.points}`).join(' + ')}`;
+}
+
+async function settleOrderAward(ctx: LedgerContext, env: Env, order: OrderRow, state: OrderState, evaluation: OrderEvaluation, member: { id: string; active: boolean }) {
+  const shares = state.shares!;
+  const groups = new Map<string, { wallet: string; from: 'paid' | 'fulfilled'; days: number; items: { item: AwardItem; points: number }[] }>();
+  const perRule = new Map<string, number>();
+  for (const item of evaluation.items) {
+    const basis = earningBasis(state, item.pending.from);
+    const points = basis ? remainingOf(item.attribution, evaluation.lineIds, shares) : 0;
+    const key = orderComponent(order.id, item);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { wallet: item.wallet, from: item.pending.from, days: item.pending.days, items: [] }));
+    g.items.push({ item, points });
+    if (points > 0) perRule.set(item.ruleId, (perRule.get(item.ruleId) ?? 0) + points);
+  }
+  // Components that earned before but have no item now (the details changed) go back to zero.
+  for (const award of await awardRepo.awardsOfOrder(ctx.trx, order.id)) {
+    const parts = award.component.split(':');
+    if (parts[0] !== 'order' || groups.has(award.component)) continue;
+    groups.set(award.component, { wallet: award.wallet, from: parts[3] as 'paid' | 'fulfilled', days: Number(parts[4]), items: [] });
+  }
+  const reference = { type: 'order', id: order.id };
+  for (const [component, g] of groups) {
+    const desired = g.items.reduce((s, i) => s + i.points, 0);
+    const basis = earningBasis(state, g.from);
+    await settleComponent(ctx, {
+      memberId: member.id, memberActive: member.active, wallet: g.wallet, component, desired,
+      vestsAt: basis ? vestingDate(basis, g.days) : null, orderId: order.id, actionId: null, reference,
+      description: describe(order, g.items.map((i) => ({ name: i.item.name, points: i.points }))),
+      breakdown: g.items.map((i) => ({ ruleId: i.item.ruleId, version: i.item.version, name: i.item.name, kind: i.item.kind, wallet: i.item.wallet, points: i.points, grossPoints: i.item.points, why: i.item.why })),
+    });
+  }
+  await ruleRepo.replaceRulePoints(ctx.trx, { programId: ctx.program.id, memberId: member.id, type: 'order', id: order.id, occurredAt: state.placedAt }, perRule);
+  const counting = state.paidAt !== null && state.cancelledAt === null;
+  await settleProgress(ctx, member, {
+    type: 'order', id: order.id, occurredAt: state.placedAt, vestingBasis: state.paidAt ?? state.placedAt, reference, label: `order ${order.external_id}`,
+  }, evaluation.contributions.map((c) => {
+    const left = counting ? remainingOf(c.attribution, evaluation.lineIds, shares) : 0;
+    return { ruleId: c.ruleId, version: c.version, periodKey: c.periodKey, amount: c.kind === 'threshold' ? left : left >= c.minOrderMinor ? 1 : 0 };
+  }), env.wallets);
+}
+
+/**
+ * Points the member paid with come back with refunds, in proportion (all of them on a full
+ * refund or cancellation). A reservation still open is posted once the order is paid, or voided
+ * if it is cancelled first; either way the member ends with the same points.
+ */
+async function settlePointsPayment(ctx: LedgerContext, order: OrderRow, state: OrderState) {
+  const pp = state.details?.paidWithPoints;
+  if (!pp || !state.shares) return;
+  let targetId = pp.operationId ?? null;
+  if (pp.reservationId) {
+    const reservation = await repo.findPaymentReservation(ctx.trx, ctx.program.id, pp.reservationId);
+    if (!reservation) return;
+    if (reservation.status === 'pending' && reservation.expires_at > ctx.now) {
+      if (state.cancelledAt) await ledger.voidReservation(ctx, { reservationId: reservation.id });
+      else if (state.paidAt) {
+        const posted = await ledger.postReservation(ctx, { reservationId: reservation.id, reference: { type: 'order', id: order.id } });
+        targetId = posted.operation.id;
+      }
+    } else if (reservation.status === 'posted') {
+      targetId = reservation.post_operation_id;
+    }
+  }
+  if (!targetId) return;
+  const target = await repo.findPaymentOperation(ctx.trx, ctx.program.id, targetId);
+  if (!target) return;
+  const desired = refundedPartOf(target.amount, state.shares);
+  if (desired > target.restored) {
+    await ledger.restore(ctx, {
+      operationId: target.id, amount: desired - target.restored, reference: { type: 'order', id: order.id },
+      description: `Order ${order.external_id} ${state.cancelledAt ? 'cancelled' : 'refunded'}: points paid with given back`,
+    });
+  }
+}
+
+// ---------------------------------------------------------------- claims
+
+/**
+ * A shopper joined: their earlier orders that are still inside the claim window become theirs
+ * and earn as if they had been a member. Called in the transaction that creates the member.
+ */
+export async function claimOrdersForMember(ctx: LedgerContext, member: MemberRow): Promise<number> {
+  const orders = await repo.lockClaimableOrders(ctx.trx, ctx.program.id, { customerId: member.customer_id, email: member.email, phone: member.phone }, member.enrolled_at);
+  if (orders.length === 0) return 0;
+  const env = await envOf(ctx);
+  let claimed = 0;
+  for (const { id } of orders) {
+    const order = await repo.lockOrder(ctx.trx, ctx.program.id, id);
+    const store = order.store_id ? await repo.findStoreById(ctx.trx, ctx.program.id, order.store_id) : null;
+    const synced = await syncOrder(ctx, env, order, store?.code ?? null);
+    if (synced.member_id === member.id) {
+      claimed++;
+      await recordEvent(ctx.trx, ctx.program.id, 'order.claimed', member.id, { orderId: synced.id, externalId: synced.external_id, memberId: member.id });
+    }
+  }
+  return claimed;
+}
+
+// ---------------------------------------------------------------- views
+
+export async function getOrder(ctx: LedgerContext, id: string) {
+  const order = await repo.findOrder(ctx.trx, ctx.program.id, id);
+  if (!order) throw new ProblemError('order_not_found');
+  return orderView(ctx, order);
+}
+
+export async function lookupOrder(ctx: LedgerContext, storeCode: string | undefined, externalId: string) {
+  const store = storeCode ? await repo.findStoreByCode(ctx.trx, ctx.program.id, storeCode) : null;
+  if (storeCode && !store) throw new ProblemError('order_not_found', `no store "${storeCode}", so no such order`);
+  const order = await repo.findOrderByExternalId(ctx.trx, ctx.program.id, store?.id ?? null, externalId);
+  if (!order) throw new ProblemError('order_not_found');
+  return orderView(ctx, order);
+}
+
+export async function listMemberOrders(ctx: LedgerContext, memberId: string, query: { cursor?: string; limit?: number }) {
+  if (!(await findMemberRow(ctx.trx, ctx.program.id, memberId))) throw new ProblemError('member_not_found');
+  const limit = query.limit ?? 20;
+  let before: { placedAt: Date; id: string } | undefined;
+  if (query.cursor) {
+    try {
+      const [placedAt, id] = JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8')) as [string, string];
+      before = { placedAt: new Date(placedAt), id };
+      if (Number.isNaN(before.placedAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
+    } catch {
+      throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
+    }
+  }
+  const rows = await repo.ordersOfMember(ctx.trx, ctx.program.id, memberId, { before, limit: limit + 1 });
+  const page = rows.slice(0, limit);
+  const data = [];
+  for (const row of page) data.push(await orderView(ctx, row));
+  const last = page[page.length - 1];
+  return { data, nextCursor: rows.length > limit && last?.placed_at ? Buffer.from(JSON.stringify([last.placed_at.toISOString(), last.id])).toString('base64url') : null };
+}
+
+export async function orderView(ctx: LedgerContext, order: OrderRow) {
+  const events = await repo.eventsOfOrder(ctx.trx, order.id);
+  const store = order.store_id ? await repo.findStoreById(ctx.trx, ctx.program.id, order.store_id) : null;
+  const state = events.length > 0 ? deriveOrderState(eventRecords(events), store?.code ?? null) : null;
+  const details = order.details as OrderDetails | null;
+  const evaluation = order.evaluation as OrderEvaluation | null;
+  const awards = await awardRepo.awardsOfOrder(ctx.trx, order.id);
+  const held: Record<string, number> = {};
+  for (const a of awards) held[a.wallet] = (held[a.wallet] ?? 0) + a.amount - a.reversed;
+  for (const [wallet, points] of Object.entries(held)) if (points === 0) delete held[wallet];
+  const breakdown = (evaluation?.items ?? []).map((item) => {
+    const basis = state ? earningBasis(state, item.pending.from) : null;
+    return {
+      ruleId: item.ruleId, version: item.version, name: item.name, kind: item.kind, wallet: item.wallet,
+      points: basis && state?.shares ? remainingOf(item.attribution, evaluation!.lineIds, state.shares) : 0,
+      grossPoints: item.points, why: item.why, pending: item.pending,
+      lines: pointsByLine(item.attribution, evaluation!.lineIds),
+    };
+  });
+  let awaiting: string | null = null;
+  if (!details) awaiting = 'details';
+  else if (!order.member_id) awaiting = 'member';
+  else if (order.status === 'pending') awaiting = 'payment';
+  else if (order.status !== 'cancelled' && evaluation?.items.some((i) => i.pending.from === 'fulfilled') && !order.fulfilled_at) awaiting = 'fulfilment';
+  const pp = details?.paidWithPoints;
+  return {
+    id: order.id,
+    store: store?.code ?? null,
+    orderId: order.external_id,
+    status: order.status,
+    memberId: order.member_id,
+    currency: order.currency,
+    channel: order.channel,
+    placedAt: order.placed_at?.toISOString() ?? null,
+    paidAt: order.paid_at?.toISOString() ?? null,
+    fulfilledAt: order.fulfilled_at?.toISOString() ?? null,
+    cancelledAt: order.cancelled_at?.toISOString() ?? null,
+    claimUntil: order.claim_until?.toISOString() ?? null,
+    merchandiseMinor: order.merchandise_minor,
+    refundedMinor: order.refunded_minor,
+    lines: (details?.lines ?? []) as unknown as Record<string, unknown>[],
+    shippingMinor: details?.shippingMinor ?? 0,
+    taxMinor: details?.taxMinor ?? 0,
+    discountMinor: details?.discountMinor ?? 0,
+    refunds: (state?.refunds ?? []).map((r) => ({ eventId: r.eventId, occurredAt: r.occurredAt.toISOString(), lines: r.lines as unknown as Record<string, unknown>[], amountMinor: r.amountMinor, full: r.full })),
+    events: events.map((e) => ({ eventId: e.event_id, type: e.type, occurredAt: e.occurred_at.toISOString(), receivedAt: e.received_at.toISOString() })),
+    points: {
+      held,
+      expected: totalsByWallet(breakdown),
+      awaiting,
+      orderNumber: (order.context as OrderContext | null)?.orderNumber ?? null,
+      breakdown,
+      notApplied: evaluation?.notApplied ?? [],
+      operations: awards.map((a) => ({
+        operationId: a.operation_id, wallet: a.wallet, amount: a.amount, reversed: a.reversed, component: a.component,
+        pending: a.vested === false, vestsAt: a.vests_at?.toISOString() ?? null, createdAt: a.created_at.toISOString(),
+      })),
+    },
+    pointsPayment: pp ? { amountMinor: pp.amountMinor, operationId: pp.operationId ?? null, reservationId: pp.reservationId ?? null } : null,
+    createdAt: order.created_at.toISOString(),
+    updatedAt: order.updated_at.toISOString(),
+  };
+}
+
+export type { ComponentResult };

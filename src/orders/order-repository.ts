@@ -1,0 +1,165 @@
+import { sql } from 'kysely';
+import type { Executor, Tx } from '../db/database.ts';
+import type { OrderEventType, OrderStatus } from '../db/schema.ts';
+
+export async function findStoreByCode(db: Executor, programId: string, code: string) {
+  return db.selectFrom('stores').select(['id', 'code', 'kind', 'currency']).where('program_id', '=', programId).where('code', '=', code).executeTakeFirst();
+}
+
+export async function findStoreById(db: Executor, programId: string, id: string) {
+  return db.selectFrom('stores').select(['id', 'code', 'kind', 'currency']).where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function programForOrders(db: Executor, programId: string) {
+  return db
+    .selectFrom('programs')
+    .select(['id', 'currency', 'currency_exponent', 'time_zone', 'reversal_policy', 'settings'])
+    .where('id', '=', programId)
+    .executeTakeFirstOrThrow();
+}
+
+export type OrderRow = Awaited<ReturnType<typeof lockOrder>> & {};
+
+/** Creates the order on its first event; either way returns it locked for this transaction. */
+export async function lockOrCreateOrder(trx: Tx, programId: string, storeId: string | null, externalId: string) {
+  await trx
+    .insertInto('orders')
+    .values({ program_id: programId, store_id: storeId, external_id: externalId, status: 'pending' })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+  let q = trx.selectFrom('orders').selectAll().where('program_id', '=', programId).where('external_id', '=', externalId);
+  q = storeId === null ? q.where('store_id', 'is', null) : q.where('store_id', '=', storeId);
+  return q.forUpdate().executeTakeFirstOrThrow();
+}
+
+export async function lockOrder(trx: Tx, programId: string, id: string) {
+  return trx.selectFrom('orders').selectAll().where('program_id', '=', programId).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+}
+
+export async function findOrder(db: Executor, programId: string, id: string) {
+  return db.selectFrom('orders').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function findOrderByExternalId(db: Executor, programId: string, storeId: string | null, externalId: string) {
+  let q = db.selectFrom('orders').selectAll().where('program_id', '=', programId).where('external_id', '=', externalId);
+  q = storeId === null ? q.where('store_id', 'is', null) : q.where('store_id', '=', storeId);
+  return q.executeTakeFirst();
+}
+
+export async function findOrderEvent(trx: Tx, orderId: string, eventId: string) {
+  return trx.selectFrom('order_events').select(['id', 'payload_hash', 'type']).where('order_id', '=', orderId).where('event_id', '=', eventId).executeTakeFirst();
+}
+
+export async function insertOrderEvent(
+  trx: Tx,
+  values: { program_id: string; order_id: string; event_id: string; type: OrderEventType; occurred_at: Date; payload: Record<string, unknown>; payload_hash: string; received_at: Date },
+) {
+  await trx.insertInto('order_events').values({ ...values, payload: JSON.stringify(values.payload) }).execute();
+}
+
+export async function eventsOfOrder(db: Executor, orderId: string) {
+  return db
+    .selectFrom('order_events')
+    .select(['event_id', 'type', 'occurred_at', 'payload', 'received_at'])
+    .where('order_id', '=', orderId)
+    .orderBy('occurred_at')
+    .orderBy('event_id')
+    .execute();
+}
+
+export interface OrderUpdate {
+  member_id: string | null;
+  customer_id: string | null;
+  email_normalized: string | null;
+  phone: string | null;
+  status: OrderStatus;
+  currency: string | null;
+  channel: string | null;
+  placed_at: Date | null;
+  paid_at: Date | null;
+  fulfilled_at: Date | null;
+  cancelled_at: Date | null;
+  claim_until: Date | null;
+  merchandise_minor: number;
+  refunded_minor: number;
+  details: unknown;
+  details_hash: string | null;
+  context: unknown;
+  evaluation: unknown;
+  evaluated_hash: string | null;
+  updated_at: Date;
+}
+
+export async function updateOrder(trx: Tx, id: string, values: OrderUpdate) {
+  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+  return trx
+    .updateTable('orders')
+    .set({ ...values, details: json(values.details), context: json(values.context), evaluation: json(values.evaluation) })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Orders waiting for this shopper to join, still inside their claim window at the member's enrolment. */
+export async function lockClaimableOrders(
+  trx: Tx, programId: string, keys: { customerId: string | null; email: string | null; phone: string | null }, enrolledAt: Date,
+) {
+  const ors = [];
+  if (keys.customerId) ors.push(sql<boolean>`customer_id = ${keys.customerId}`);
+  if (keys.email) ors.push(sql<boolean>`email_normalized = ${keys.email.toLowerCase()}`);
+  if (keys.phone) ors.push(sql<boolean>`phone = ${keys.phone}`);
+  if (ors.length === 0) return [];
+  return trx
+    .selectFrom('orders')
+    .select(['id'])
+    .where('program_id', '=', programId)
+    .where('member_id', 'is', null)
+    .where('claim_until', '>=', enrolledAt)
+    .where(sql<boolean>`(${sql.join(ors, sql` or `)})`)
+    .orderBy('placed_at')
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+}
+
+/** How many of the member's other orders came before this one (not cancelled): its number is that + 1. */
+export async function countEarlierOrders(trx: Tx, memberId: string, placedAt: Date, orderId: string): Promise<number> {
+  const row = await trx
+    .selectFrom('orders')
+    .select(sql<number>`count(*)::bigint`.as('n'))
+    .where('member_id', '=', memberId)
+    .where('id', '<>', orderId)
+    .where('status', '<>', 'cancelled')
+    .where(sql<boolean>`(placed_at, id) < (${placedAt}, ${orderId}::uuid)`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function countMemberOrders(db: Executor, memberId: string): Promise<number> {
+  const row = await db
+    .selectFrom('orders')
+    .select(sql<number>`count(*)::bigint`.as('n'))
+    .where('member_id', '=', memberId)
+    .where('status', '<>', 'cancelled')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function ordersOfMember(db: Executor, programId: string, memberId: string, filter: { before?: { placedAt: Date; id: string }; limit: number }) {
+  let q = db.selectFrom('orders').selectAll().where('program_id', '=', programId).where('member_id', '=', memberId);
+  if (filter.before) q = q.where(sql<boolean>`(placed_at, id) < (${filter.before.placedAt}, ${filter.before.id}::uuid)`);
+  return q.orderBy('placed_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+/** The member row, locked: awards of one member (caps, limits, progress) are decided one at a time. */
+export async function lockMember(trx: Tx, programId: string, memberId: string) {
+  return trx.selectFrom('members').select(['id', 'status', 'enrolled_at']).where('program_id', '=', programId).where('id', '=', memberId).forUpdate().executeTakeFirst();
+}
+
+export async function findPaymentOperation(db: Executor, programId: string, id: string) {
+  return db.selectFrom('operations').select(['id', 'kind', 'member_id', 'amount', 'restored']).where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}
+
+export async function findPaymentReservation(db: Executor, programId: string, id: string) {
+  return db.selectFrom('reservations').select(['id', 'status', 'member_id', 'post_operation_id', 'amount', 'expires_at']).where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}

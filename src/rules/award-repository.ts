@@ -1,0 +1,84 @@
+import { sql } from 'kysely';
+import type { Executor, Tx } from '../db/database.ts';
+
+export async function insertAward(
+  trx: Tx,
+  values: { program_id: string; member_id: string; operation_id: string; component: string; order_id: string | null; action_id: string | null; breakdown: unknown; created_at: Date },
+) {
+  await trx.insertInto('awards').values({ ...values, breakdown: JSON.stringify(values.breakdown) }).execute();
+}
+
+export interface ComponentOperation {
+  operation_id: string;
+  amount: number;
+  reversed: number;
+}
+
+/** The earns of one award component, newest first (reversals take back the latest points first). */
+export async function componentOperations(trx: Tx, memberId: string, component: string): Promise<ComponentOperation[]> {
+  return trx
+    .selectFrom('awards as a')
+    .innerJoin('operations as o', 'o.id', 'a.operation_id')
+    .select(['a.operation_id', 'o.amount', 'o.reversed'])
+    .where('a.member_id', '=', memberId)
+    .where('a.component', '=', component)
+    .orderBy('a.id', 'desc')
+    .execute();
+}
+
+export interface AwardRow {
+  id: number;
+  operation_id: string;
+  component: string;
+  order_id: string | null;
+  action_id: string | null;
+  breakdown: unknown;
+  created_at: Date;
+  wallet: string;
+  amount: number;
+  reversed: number;
+  vests_at: Date | null;
+  vested: boolean | null;
+  order_external_id: string | null;
+  action_type: string | null;
+}
+
+function awardQuery(db: Executor) {
+  return db
+    .selectFrom('awards as a')
+    .innerJoin('operations as o', 'o.id', 'a.operation_id')
+    .innerJoin('wallets as w', 'w.id', 'o.wallet_id')
+    .leftJoin('lots as l', 'l.operation_id', 'a.operation_id')
+    .leftJoin('orders as ord', 'ord.id', 'a.order_id')
+    .leftJoin('member_actions as act', 'act.id', 'a.action_id')
+    .select([
+      'a.id', 'a.operation_id', 'a.component', 'a.order_id', 'a.action_id', 'a.breakdown', 'a.created_at',
+      'w.code as wallet', 'o.amount', 'o.reversed', 'l.vests_at', 'l.vested', 'ord.external_id as order_external_id', 'act.type as action_type',
+    ]);
+}
+
+export async function awardsOfOrder(db: Executor, orderId: string): Promise<AwardRow[]> {
+  return awardQuery(db).where('a.order_id', '=', orderId).orderBy('a.id').execute() as Promise<AwardRow[]>;
+}
+
+export async function awardsOfAction(db: Executor, actionId: string): Promise<AwardRow[]> {
+  return awardQuery(db).where('a.action_id', '=', actionId).orderBy('a.id').execute() as Promise<AwardRow[]>;
+}
+
+export async function awardsOfMember(db: Executor, memberId: string, filter: { beforeId?: number; limit: number }): Promise<AwardRow[]> {
+  let q = awardQuery(db).where('a.member_id', '=', memberId);
+  if (filter.beforeId !== undefined) q = q.where('a.id', '<', filter.beforeId);
+  return q.orderBy('a.id', 'desc').limit(filter.limit).execute() as Promise<AwardRow[]>;
+}
+
+/** Reversals of a set of earns (the refunds that took their points back), oldest first. */
+export async function reversalsOf(db: Executor, operationIds: string[]) {
+  if (operationIds.length === 0) return [];
+  return db
+    .selectFrom('operations')
+    .select(['id', 'target_operation_id', 'amount', 'metadata', 'description', 'created_at', sql<string>`reference_id`.as('reference_id')])
+    .where('kind', '=', 'reverse')
+    .where('target_operation_id', 'in', operationIds)
+    .orderBy('created_at')
+    .execute();
+}

@@ -1,0 +1,187 @@
+import { sql } from 'kysely';
+import type { Executor, Tx } from '../db/database.ts';
+import type { RuleKind } from '../db/schema.ts';
+import type { RuleVersion } from './compile-rule.ts';
+import type { RuleConfig } from './rule-config.ts';
+
+export interface RuleVersionRow {
+  id: number;
+  rule_id: string;
+  kind: RuleKind;
+  version: number;
+  effective_from: Date;
+  enabled: boolean;
+  name: string;
+  priority: number;
+  stop_further: boolean;
+  config: Record<string, unknown>;
+  created_by: string;
+  created_at: Date;
+}
+
+export function toRuleVersion(row: RuleVersionRow): RuleVersion {
+  return {
+    ruleId: row.rule_id, version: row.version, kind: row.kind, name: row.name, priority: row.priority,
+    stopFurther: row.stop_further, effectiveFrom: row.effective_from, config: row.config as RuleConfig,
+  };
+}
+
+const versionColumns = [
+  'v.id', 'v.rule_id', 'r.kind', 'v.version', 'v.effective_from', 'v.enabled', 'v.name', 'v.priority', 'v.stop_further',
+  'v.config', 'v.created_by', 'v.created_at',
+] as const;
+
+export async function insertRule(trx: Tx, programId: string, kind: RuleKind, createdAt: Date) {
+  // created_at at millisecond precision, so that list cursors (ISO text) compare exactly.
+  return trx.insertInto('earning_rules').values({ program_id: programId, kind, created_at: createdAt }).returning(['id', 'created_at']).executeTakeFirstOrThrow();
+}
+
+/** Serialises changes to one rule (its version numbers and dates). */
+export async function lockRule(trx: Tx, programId: string, ruleId: string) {
+  return trx.selectFrom('earning_rules').selectAll().where('program_id', '=', programId).where('id', '=', ruleId).forUpdate().executeTakeFirst();
+}
+
+export async function insertVersion(
+  trx: Tx,
+  values: { program_id: string; rule_id: string; version: number; effective_from: Date; enabled: boolean; name: string; priority: number; stop_further: boolean; config: RuleConfig; created_by: string },
+) {
+  await trx.insertInto('earning_rule_versions').values({ ...values, config: JSON.stringify(values.config) }).execute();
+}
+
+export async function versionsOf(db: Executor, programId: string, ruleIds: string[]): Promise<RuleVersionRow[]> {
+  if (ruleIds.length === 0) return [];
+  return db
+    .selectFrom('earning_rule_versions as v')
+    .innerJoin('earning_rules as r', 'r.id', 'v.rule_id')
+    .select(versionColumns)
+    .where('v.program_id', '=', programId)
+    .where('v.rule_id', 'in', ruleIds)
+    .orderBy('v.rule_id')
+    .orderBy('v.version')
+    .execute() as Promise<RuleVersionRow[]>;
+}
+
+export async function listRuleIds(db: Executor, programId: string, filter: { kind?: RuleKind; limit: number; after?: { createdAt: Date; id: string } }) {
+  let q = db.selectFrom('earning_rules').select(['id', 'created_at']).where('program_id', '=', programId);
+  if (filter.kind) q = q.where('kind', '=', filter.kind);
+  if (filter.after) q = q.where(sql<boolean>`(created_at, id) > (${filter.after.createdAt}, ${filter.after.id}::uuid)`);
+  return q.orderBy('created_at').orderBy('id').limit(filter.limit).execute();
+}
+
+/** For each rule, the version in force at `at` (latest effective_from at or before it), enabled ones only. */
+export async function versionsInForce(db: Executor, programId: string, at: Date): Promise<RuleVersionRow[]> {
+  const { rows } = await sql<RuleVersionRow>`
+    select * from (
+      select distinct on (v.rule_id) v.id, v.rule_id, r.kind, v.version, v.effective_from, v.enabled, v.name, v.priority,
+             v.stop_further, v.config, v.created_by, v.created_at
+      from earning_rule_versions v join earning_rules r on r.id = v.rule_id
+      where v.program_id = ${programId} and v.effective_from <= ${at}
+      order by v.rule_id, v.effective_from desc, v.version desc
+    ) current where enabled`.execute(db);
+  return rows;
+}
+
+export async function findVersion(db: Executor, programId: string, ruleId: string, version: number): Promise<RuleVersionRow | undefined> {
+  return db
+    .selectFrom('earning_rule_versions as v')
+    .innerJoin('earning_rules as r', 'r.id', 'v.rule_id')
+    .select(versionColumns)
+    .where('v.program_id', '=', programId)
+    .where('v.rule_id', '=', ruleId)
+    .where('v.version', '=', version)
+    .executeTakeFirst() as Promise<RuleVersionRow | undefined>;
+}
+
+// ---------------------------------------------------------------- earning settings
+
+export async function findSettings(db: Executor, programId: string) {
+  return db.selectFrom('earning_settings').selectAll().where('program_id', '=', programId).executeTakeFirst();
+}
+
+export async function upsertSettings(trx: Tx, programId: string, values: { claim_window_days: number; pending_from: 'paid' | 'fulfilled'; updated_at: Date }) {
+  return trx
+    .insertInto('earning_settings')
+    .values({ program_id: programId, ...values })
+    .onConflict((oc) => oc.column('program_id').doUpdateSet(values))
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function walletsOf(db: Executor, programId: string) {
+  return db.selectFrom('wallets').select(['code', 'pending_days', 'unit']).where('program_id', '=', programId).execute();
+}
+
+// ---------------------------------------------------------------- per-rule points (caps, limits)
+
+export async function replaceRulePoints(
+  trx: Tx, source: { programId: string; memberId: string; type: 'order' | 'action'; id: string; occurredAt: Date }, points: Map<string, number>,
+) {
+  await trx.deleteFrom('rule_points').where('member_id', '=', source.memberId).where('source_type', '=', source.type).where('source_id', '=', source.id).execute();
+  const rows = [...points].filter(([, p]) => p > 0).map(([ruleId, p]) => ({
+    program_id: source.programId, member_id: source.memberId, rule_id: ruleId, source_type: source.type, source_id: source.id, occurred_at: source.occurredAt, points: p,
+  }));
+  if (rows.length > 0) await trx.insertInto('rule_points').values(rows).execute();
+}
+
+/** Points and rewarded events of one rule for a member within [start, end), other sources only. */
+export async function rulePointsWithin(
+  db: Executor, memberId: string, ruleId: string, bounds: { start: Date; end: Date } | null, excludeSourceId: string | null,
+): Promise<{ points: number; events: number }> {
+  let q = db
+    .selectFrom('rule_points')
+    .select([sql<number>`coalesce(sum(points), 0)::bigint`.as('points'), sql<number>`count(*)::bigint`.as('events')])
+    .where('member_id', '=', memberId)
+    .where('rule_id', '=', ruleId);
+  if (bounds) q = q.where('occurred_at', '>=', bounds.start).where('occurred_at', '<', bounds.end);
+  if (excludeSourceId) q = q.where('source_id', '<>', excludeSourceId);
+  const row = await q.executeTakeFirstOrThrow();
+  return { points: Number(row.points), events: Number(row.events) };
+}
+
+// ---------------------------------------------------------------- progress
+
+export async function contributionsOfSource(trx: Tx, memberId: string, type: 'order' | 'action', sourceId: string) {
+  return trx
+    .selectFrom('progress_contributions')
+    .select(['rule_id', 'rule_version', 'period_key', 'amount'])
+    .where('member_id', '=', memberId)
+    .where('source_type', '=', type)
+    .where('source_id', '=', sourceId)
+    .execute();
+}
+
+export async function replaceContributions(
+  trx: Tx, source: { programId: string; memberId: string; type: 'order' | 'action'; id: string; occurredAt: Date },
+  rows: { ruleId: string; version: number; periodKey: string; amount: number }[],
+) {
+  await trx.deleteFrom('progress_contributions').where('member_id', '=', source.memberId).where('source_type', '=', source.type).where('source_id', '=', source.id).execute();
+  const values = rows.filter((r) => r.amount > 0).map((r) => ({
+    program_id: source.programId, member_id: source.memberId, rule_id: r.ruleId, rule_version: r.version, period_key: r.periodKey,
+    source_type: source.type, source_id: source.id, occurred_at: source.occurredAt, amount: r.amount,
+  }));
+  if (values.length > 0) await trx.insertInto('progress_contributions').values(values).execute();
+}
+
+/** Total progress of a member on a rule in a period, and the newest rule version that counted it. */
+export async function progressTotal(db: Executor, memberId: string, ruleId: string, periodKey: string): Promise<{ total: number; version: number | null }> {
+  const row = await db
+    .selectFrom('progress_contributions')
+    .select([sql<number>`coalesce(sum(amount), 0)::bigint`.as('total'), sql<number | null>`max(rule_version)`.as('version')])
+    .where('member_id', '=', memberId)
+    .where('rule_id', '=', ruleId)
+    .where('period_key', '=', periodKey)
+    .executeTakeFirstOrThrow();
+  return { total: Number(row.total), version: row.version === null ? null : Number(row.version) };
+}
+
+/** Every (rule, period) a member has progress in, with totals and the latest contribution time. */
+export async function progressOfMember(db: Executor, memberId: string) {
+  return db
+    .selectFrom('progress_contributions')
+    .select(['rule_id', 'period_key', sql<number>`sum(amount)::bigint`.as('total'), sql<number>`max(rule_version)`.as('version'), sql<Date>`max(occurred_at)`.as('last_at'), sql<number>`count(*)::bigint`.as('sources')])
+    .where('member_id', '=', memberId)
+    .groupBy(['rule_id', 'period_key'])
+    .orderBy('rule_id')
+    .orderBy('period_key')
+    .execute();
+}
