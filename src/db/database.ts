@@ -32,8 +32,13 @@ export function createDatabase(connectionString: string, poolSize = 20): Databas
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
   });
-  // Without a listener, an idle client's connection error would crash the process.
+  // Without a listener, a connection error (server restarted, Ctrl-C reaching the embedded
+  // server first) would crash the process: idle clients report through the pool, checked-out
+  // clients through their own 'error' event. A broken client is dropped when released.
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
