@@ -16,11 +16,14 @@ export async function findKey(db: Executor, programId: string, key: string) {
   return db.selectFrom('idempotency_keys').selectAll().where('program_id', '=', programId).where('key', '=', key).executeTakeFirst();
 }
 
-export async function saveKey(trx: Tx, values: { program_id: string; key: string; request_hash: string; response_status: number; response_body: unknown }) {
-  await trx
+/** Stores the response and returns the body as stored (jsonb orders keys its own way). */
+export async function saveKey(trx: Tx, values: { program_id: string; key: string; request_hash: string; response_status: number; response_body: unknown }): Promise<unknown> {
+  const row = await trx
     .insertInto('idempotency_keys')
     .values({ ...values, response_body: JSON.stringify(values.response_body) })
-    .execute();
+    .returning('response_body')
+    .executeTakeFirstOrThrow();
+  return row.response_body;
 }
 
 export async function savepoint(trx: Tx, name: string) {

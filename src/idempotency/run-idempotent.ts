@@ -43,7 +43,9 @@ export async function inTransaction<T>(db: Db, work: (trx: Tx) => Promise<T>): P
 /**
  * Exactly-once execution per (program, Idempotency-Key): the effect and the stored response
  * commit in one transaction. A repeat replays the first response; a different request under the
- * same key is refused; a business failure (4xx) is stored too, so it stays failed for that key.
+ * same key is refused; a business failure (404, 409, 422) is stored too, so it stays failed for
+ * that key. A malformed request (400) and a server error (5xx) store nothing: the key stays
+ * unused, and a corrected retry under it runs.
  */
 export async function runIdempotent(
   db: Db,
@@ -65,15 +67,16 @@ export async function runIdempotent(
       try {
         result = await work(trx);
       } catch (error) {
-        if (!(error instanceof ProblemError) || error.status >= 500) throw error;
+        if (!(error instanceof ProblemError) || error.status === 400 || error.status >= 500) throw error;
         await repo.rollbackTo(trx, 'idempotent_work');
         result = { status: error.status, body: problemBody(error, options.instance) };
       }
-      await repo.saveKey(trx, {
+      // The first response is the stored one, so that every replay is byte for byte the same.
+      const body = await repo.saveKey(trx, {
         program_id: options.programId, key: options.key, request_hash: options.hash,
         response_status: result.status, response_body: result.body,
       });
-      return { ...result, replayed: false };
+      return { status: result.status, body, replayed: false };
     });
   } catch (error) {
     if ((error as { code?: string }).code === '55P03') {

@@ -31,10 +31,12 @@ export async function runDueMaintenance(
     if (due.length === 0) break;
     for (const member of due) {
       settledMembers.add(member.member_id);
-      await inTransaction(db, async (trx) => {
+      const settled = await inTransaction(db, async (trx) => {
         const program = await trx.selectFrom('programs').select(['id', 'time_zone', 'reversal_policy']).where('id', '=', member.program_id).executeTakeFirstOrThrow();
-        await settleMember({ trx, program, now, actor: 'system' }, member.member_id);
+        return settleMember({ trx, program, now, actor: 'system' }, member.member_id);
       });
+      result.lotsExpired += settled.lotsExpired;
+      result.pointsExpired += settled.pointsExpired;
     }
   }
 

@@ -7,6 +7,7 @@ import { expiresAt as policyExpiry } from './expiry-policy.ts';
 import * as repo from './ledger-repository.ts';
 import type { LotRow, MemberWalletState } from './ledger-repository.ts';
 import { lotView, operationView, reservationView } from './ledger-views.ts';
+import { planReversal } from './reversal-plan.ts';
 import type { EntryKind } from '../db/schema.ts';
 
 export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
@@ -35,6 +36,8 @@ interface Open {
   deltas: Map<number, number>;
   counters: Partial<Record<repo.CounterColumn, number>>;
   activity: boolean;
+  /** What settling on open expired (for the maintenance report). */
+  expiredOnOpen: { lots: number; points: number };
 }
 
 const programAccountCache = new Map<string, ProgramAccounts>();
@@ -83,8 +86,8 @@ async function open(ctx: LedgerContext, memberId: string, wallet: Wallet): Promi
     st = await repo.lockMemberWallet(ctx.trx, memberId, wallet.id);
   }
   invariant(st, 'member wallet exists after ensure');
-  const o: Open = { wallet, st, accounts: await accountsOf(ctx.trx, wallet.id), deltas: new Map(), counters: {}, activity: false };
-  await settleDue(ctx, o);
+  const o: Open = { wallet, st, accounts: await accountsOf(ctx.trx, wallet.id), deltas: new Map(), counters: {}, activity: false, expiredOnOpen: { lots: 0, points: 0 } };
+  o.expiredOnOpen = await settleDue(ctx, o);
   return o;
 }
 
@@ -172,25 +175,69 @@ async function expireLot(ctx: LedgerContext, o: Open, lot: LotRow) {
   count(o, 'expired', amount);
 }
 
-/** Brings a member's wallet up to date: vest due lots, time out due reservations, expire due lots. */
-async function settleDue(ctx: LedgerContext, o: Open) {
+/**
+ * Brings a member's wallet up to date: applies every vesting, reservation timeout and lot expiry
+ * due by `ctx.now` in the order of their due times (at one instant: vesting, then timeouts, then
+ * expiry). Vestings and timeouts both settle a negative balance first, and a lot that expired
+ * before it vested never settles anything, so the order decides which lots keep which points:
+ * replaying it in time order makes the state the same whether the wallet was touched at every
+ * due time or only now.
+ */
+async function settleDue(ctx: LedgerContext, o: Open): Promise<{ lots: number; points: number }> {
   const { memberId } = o.st;
-  const vesting = await repo.lotsDueForVesting(ctx.trx, memberId, o.wallet.id, ctx.now);
-  const expiredLots: { amount: number; lotId: string }[] = [];
-  for (const lot of vesting) await vestLot(ctx, o, lot);
-  for (const reservation of await repo.reservationsDue(ctx.trx, memberId, o.wallet.id, ctx.now)) {
-    await releaseReservation(ctx, o, reservation, 'expired');
-  }
-  for (const lot of await repo.lotsDueForExpiry(ctx.trx, memberId, o.wallet.id, ctx.now)) {
-    expiredLots.push({ amount: lot.remaining, lotId: String(lot.id) });
-    await expireLot(ctx, o, lot);
-  }
-  await flush(ctx, o);
-  if (expiredLots.length > 0) {
-    await recordEvent(ctx.trx, ctx.program.id, 'points.expired', memberId, {
-      memberId, wallet: o.wallet.code, amount: expiredLots.reduce((s, l) => s + l.amount, 0), lotCount: expiredLots.length,
+  // Ties: by rank, then lot id (creation order) or reservation id.
+  type Due = { at: number; rank: number; id: number | string; run: () => Promise<void> };
+  const queue: Due[] = [];
+  const expiredLots = new Set<number>();
+  let expiredPoints = 0;
+  const expireAt = (lotId: number, at: number) => queue.push({
+    at, rank: 2, id: lotId,
+    run: async () => {
+      // Read again: an earlier step may have changed the lot since the lists were loaded.
+      const lot = await repo.lockLot(ctx.trx, lotId);
+      if (lot.remaining === 0) return;
+      expiredLots.add(lot.id);
+      expiredPoints += lot.remaining;
+      await expireLot(ctx, o, lot);
+    },
+  });
+  for (const lot of await repo.lotsDueForVesting(ctx.trx, memberId, o.wallet.id, ctx.now)) {
+    queue.push({
+      at: lot.vests_at!.getTime(), rank: 0, id: lot.id,
+      run: async () => {
+        const fresh = await repo.lockLot(ctx.trx, lot.id);
+        if (!fresh.vested) await vestLot(ctx, o, fresh);
+      },
     });
   }
+  for (const reservation of await repo.reservationsDue(ctx.trx, memberId, o.wallet.id, ctx.now)) {
+    const at = reservation.expires_at.getTime();
+    queue.push({
+      at, rank: 1, id: reservation.id,
+      run: async () => {
+        const { lots } = await releaseReservation(ctx, o, reservation, 'expired');
+        // Points returned to a lot already past its expiry expire at once; to one expiring before now, then.
+        for (const lot of lots) {
+          if (lot.expires_at && lot.expires_at <= ctx.now) expireAt(lot.id, Math.max(at, lot.expires_at.getTime()));
+        }
+      },
+    });
+  }
+  for (const lot of await repo.lotsDueForExpiry(ctx.trx, memberId, o.wallet.id, ctx.now)) expireAt(lot.id, lot.expires_at!.getTime());
+  const order = (a: Due, b: Due) => a.at - b.at || a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  for (;;) {
+    queue.sort(order);
+    const next = queue.shift();
+    if (!next) break;
+    await next.run();
+  }
+  await flush(ctx, o);
+  if (expiredLots.size > 0) {
+    await recordEvent(ctx.trx, ctx.program.id, 'points.expired', memberId, {
+      memberId, wallet: o.wallet.code, amount: expiredPoints, lotCount: expiredLots.size,
+    });
+  }
+  return { lots: expiredLots.size, points: expiredPoints };
 }
 
 /** Takes `amount` from vested lots, soonest-expiring first; optionally records the allocations for a later refund. */
@@ -212,20 +259,37 @@ async function consumeLots(
   return taken;
 }
 
+/**
+ * Inactivity: activity moves the expiry of the lots that hold points, not of lots a spend or
+ * reservation emptied. Points coming back to such a lot take the member's current deadline
+ * (last activity + N days): they expire at once only if the member is inactive now.
+ */
+async function catchUpInactivityExpiry(ctx: LedgerContext, o: Open, lot: LotRow) {
+  if (o.wallet.expiry_kind !== 'inactivity' || !o.st.lastActivityAt) return;
+  const deadline = new Date(o.st.lastActivityAt.getTime() + o.wallet.expiry_count * DAY_MS);
+  if (!lot.expires_at || lot.expires_at >= deadline) return;
+  lot.expires_at = deadline;
+  await repo.setLotExpiry(ctx.trx, lot.id, deadline);
+}
+
 /** Gives points back to the lots an operation consumed, latest-expiring first. */
 async function releaseAllocations(
   ctx: LedgerContext, o: Open, allocationOperationId: string, amount: number, operationId: string, kind: EntryKind, debit: number,
 ) {
   let left = amount;
+  const lots: LotRow[] = [];
   for (const allocation of await repo.outstandingAllocations(ctx.trx, allocationOperationId)) {
     if (left === 0) break;
     const give = Math.min(allocation.amount - allocation.released, left);
     const lot = await repo.lockLot(ctx.trx, allocation.lot_id);
+    await catchUpInactivityExpiry(ctx, o, lot);
     await creditAvailable(ctx, o, kind, operationId, lot, give, debit);
     await repo.releaseAllocation(ctx.trx, allocationOperationId, allocation.lot_id, give);
+    lots.push(lot);
     left -= give;
   }
   invariant(left === 0, `allocations cover the released amount (short by ${left})`);
+  return lots;
 }
 
 async function releaseReservation(
@@ -240,12 +304,12 @@ async function releaseReservation(
     target_operation_id: reservation.operation_id,
     reference_type: reservation.reference_type, reference_id: reservation.reference_id,
   });
-  await releaseAllocations(ctx, o, reservation.operation_id, reservation.amount, op.id, 'release', o.st.reservedAccountId);
+  const lots = await releaseAllocations(ctx, o, reservation.operation_id, reservation.amount, op.id, 'release', o.st.reservedAccountId);
   await repo.resolveReservation(ctx.trx, reservation.id, { status, resolved_at: ctx.now });
   await recordEvent(ctx.trx, ctx.program.id, status === 'voided' ? 'reservation.voided' : 'reservation.expired', o.st.memberId, {
     memberId: o.st.memberId, wallet: o.wallet.code, reservationId: reservation.id, amount: reservation.amount,
   });
-  return op;
+  return { op, lots };
 }
 
 async function expireNowDueLots(ctx: LedgerContext, o: Open) {
@@ -281,11 +345,11 @@ export interface EarnInput {
 
 export async function earn(ctx: LedgerContext, input: EarnInput) {
   assertAmount(input.amount);
+  if (input.expiresAt && input.expiresAt <= ctx.now) {
+    throw new ProblemError('validation_failed', 'expiresAt must be in the future', { field: 'expiresAt' });
+  }
   const wallet = await walletByCode(ctx, input.wallet);
   await memberOf(ctx, input.memberId, true);
-  if (input.expiresAt && input.expiresAt <= ctx.now) {
-    throw new ProblemError('validation_failed', 'expiresAt must be in the future');
-  }
   const o = await open(ctx, input.memberId, wallet);
   const op = await repo.insertOperation(ctx.trx, {
     program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'earn', amount: input.amount,
@@ -391,22 +455,24 @@ export async function reserve(ctx: LedgerContext, input: ReserveInput) {
   return { reservation: reservationView(reservation, wallet.code), balance: balanceOf(o) };
 }
 
-async function openReservation(ctx: LedgerContext, reservationId: string) {
+async function openReservation(ctx: LedgerContext, reservationId: string, requireActive: boolean) {
   const found = await repo.findReservation(ctx.trx, ctx.program.id, reservationId);
   if (!found) throw new ProblemError('reservation_not_found');
+  // Posting spends the points, which a blocked member cannot do; voiding only gives them back.
+  if (requireActive) await memberOf(ctx, found.member_id, true);
   const wallet = await walletById(ctx, found.wallet_id);
   const o = await open(ctx, found.member_id, wallet);
   // settleDue may just have timed it out: read it again under the member lock.
   const reservation = await repo.lockReservation(ctx.trx, reservationId);
   if (reservation.status !== 'pending') {
-    throw new ProblemError('reservation_not_pending', `reservation ${reservationId} is ${reservation.status}`, { status: reservation.status });
+    throw new ProblemError('reservation_not_pending', `reservation ${reservationId} is ${reservation.status}`, { reservationStatus: reservation.status });
   }
   return { o, reservation, wallet };
 }
 
 export async function postReservation(ctx: LedgerContext, input: { reservationId: string; amount?: number; reference?: Reference | null }) {
   if (input.amount !== undefined) assertAmount(input.amount);
-  const { o, reservation, wallet } = await openReservation(ctx, input.reservationId);
+  const { o, reservation, wallet } = await openReservation(ctx, input.reservationId, true);
   const amount = input.amount ?? reservation.amount;
   if (amount > reservation.amount) {
     throw new ProblemError('amount_exceeds_reservation', `${amount} exceeds the ${reservation.amount} reserved`, { reserved: reservation.amount });
@@ -433,8 +499,8 @@ export async function postReservation(ctx: LedgerContext, input: { reservationId
 }
 
 export async function voidReservation(ctx: LedgerContext, input: { reservationId: string }) {
-  const { o, reservation, wallet } = await openReservation(ctx, input.reservationId);
-  const op = await releaseReservation(ctx, o, reservation, 'voided');
+  const { o, reservation, wallet } = await openReservation(ctx, input.reservationId, false);
+  const { op } = await releaseReservation(ctx, o, reservation, 'voided');
   await expireNowDueLots(ctx, o);
   await flush(ctx, o);
   const updated = await repo.lockReservation(ctx.trx, reservation.id);
@@ -453,11 +519,25 @@ export async function getReservation(ctx: LedgerContext, reservationId: string) 
   return reservationView(found, wallet.code);
 }
 
+/** Reads a reverse or restore target, then locks its member's wallet before locking the target itself. */
+async function openTarget(ctx: LedgerContext, operationId: string, kinds: readonly string[], wrongKind: 'not_an_earn' | 'not_a_spend') {
+  // Member wallet first, operation row second: the order every other operation uses (a vest
+  // writes an entry referencing the earn's row), so a refund and a spend on one member cannot
+  // deadlock. An operation's kind, wallet and member never change, so the unlocked read is safe.
+  const found = await repo.findOperation(ctx.trx, ctx.program.id, operationId);
+  if (!found) throw new ProblemError('operation_not_found');
+  if (!kinds.includes(found.kind)) throw new ProblemError(wrongKind, `operation ${found.id} is a ${found.kind}`, { kind: found.kind });
+  const wallet = await walletById(ctx, found.wallet_id);
+  invariant(found.member_id, `${found.kind} ${found.id} has a member`);
+  const o = await open(ctx, found.member_id, wallet);
+  const target = await repo.lockOperation(ctx.trx, ctx.program.id, operationId);
+  invariant(target, `operation ${operationId} still exists`);
+  return { o, target, wallet, memberId: found.member_id };
+}
+
 export async function reverse(ctx: LedgerContext, input: { operationId: string; amount?: number; reference?: Reference | null; description?: string | null }) {
   if (input.amount !== undefined) assertAmount(input.amount);
-  const target = await repo.lockOperation(ctx.trx, ctx.program.id, input.operationId);
-  if (!target) throw new ProblemError('operation_not_found');
-  if (target.kind !== 'earn') throw new ProblemError('not_an_earn', `operation ${target.id} is a ${target.kind}`);
+  const { o, target, wallet, memberId } = await openTarget(ctx, input.operationId, ['earn'], 'not_an_earn');
   const reversible = target.amount - target.reversed;
   const requested = input.amount ?? reversible;
   if (requested > reversible || requested === 0) {
@@ -465,57 +545,44 @@ export async function reverse(ctx: LedgerContext, input: { operationId: string; 
       reversible, earned: target.amount,
     });
   }
-  const wallet = await walletById(ctx, target.wallet_id);
-  const o = await open(ctx, target.member_id!, wallet);
-  const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: target.member_id, kind: 'reverse', amount: 0,
-    actor: ctx.actor, target_operation_id: target.id, ...referenceColumns(input.reference), description: input.description ?? null,
-  });
   const [lot] = await repo.lotsOfOperation(ctx.trx, target.id);
   invariant(lot, `earn ${target.id} has its lot`);
-  let left = requested;
-  // 1. From the earn's own lot, pending or vested.
-  const fromLot = Math.min(left, lot.remaining);
-  if (fromLot > 0) {
+  const expiredUncounted = (await repo.expiredFromLot(ctx.trx, lot.id)) - (await repo.expiryCountedByReversals(ctx.trx, target.id));
+  invariant(expiredUncounted >= 0, `reversals of ${target.id} counted no more expiry than its lot had`);
+  const plan = planReversal({
+    requested,
+    lotRemaining: lot.remaining,
+    expiredUncounted,
+    otherAvailable: Math.max(0, o.st.available - (lot.vested ? lot.remaining : 0)),
+    policy: ctx.program.reversal_policy,
+  });
+  const taken = plan.fromLot + plan.fromOthers + plan.debt;
+  const op = await repo.insertOperation(ctx.trx, {
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: memberId, kind: 'reverse', amount: taken,
+    actor: ctx.actor, target_operation_id: target.id, ...referenceColumns(input.reference), description: input.description ?? null,
+    metadata: { requested, alreadyExpired: plan.alreadyExpired, forgiven: plan.forgiven },
+  });
+  if (plan.fromLot > 0) {
     const debit = lot.vested ? o.st.availableAccountId : o.st.pendingAccountId;
-    await entry(ctx, o, { kind: 'reverse', operationId: op.id, amount: fromLot, debit, credit: o.accounts.reversed, lot, lotDelta: -fromLot });
-    left -= fromLot;
+    await entry(ctx, o, { kind: 'reverse', operationId: op.id, amount: plan.fromLot, debit, credit: o.accounts.reversed, lot, lotDelta: -plan.fromLot });
   }
-  // 2. The lot was already spent: take from the member's other available points.
-  const fromOthers = Math.min(left, Math.max(0, o.st.available));
-  if (fromOthers > 0) {
-    await consumeLots(ctx, o, fromOthers, op.id, 'reverse', o.accounts.reversed, false);
-    left -= fromOthers;
+  if (plan.fromOthers > 0) await consumeLots(ctx, o, plan.fromOthers, op.id, 'reverse', o.accounts.reversed, false);
+  if (plan.debt > 0) {
+    await entry(ctx, o, { kind: 'reverse', operationId: op.id, amount: plan.debt, debit: o.st.availableAccountId, credit: o.accounts.reversed });
   }
-  // 3. Still short: the program's policy decides between a negative balance and forgiving the rest.
-  let forgiven = 0;
-  if (left > 0) {
-    if (ctx.program.reversal_policy === 'allow_negative') {
-      await entry(ctx, o, { kind: 'reverse', operationId: op.id, amount: left, debit: o.st.availableAccountId, credit: o.accounts.reversed });
-    } else {
-      forgiven = left;
-    }
-  }
-  const taken = requested - forgiven;
-  await ctx.trx.updateTable('operations').set({ amount: taken, metadata: JSON.stringify({ requested, forgiven }) }).where('id', '=', op.id).execute();
   await repo.addToOperation(ctx.trx, target.id, 'reversed', requested);
   count(o, 'reversed', taken);
   await flush(ctx, o);
-  await recordEvent(ctx.trx, ctx.program.id, 'points.reversed', target.member_id, {
-    memberId: target.member_id, wallet: wallet.code, amount: taken, forgiven, operationId: op.id, earnOperationId: target.id,
-    reference: input.reference ?? null,
+  await recordEvent(ctx.trx, ctx.program.id, 'points.reversed', memberId, {
+    memberId, wallet: wallet.code, amount: taken, alreadyExpired: plan.alreadyExpired, forgiven: plan.forgiven,
+    operationId: op.id, earnOperationId: target.id, reference: input.reference ?? null,
   });
-  const saved = await repo.findOperation(ctx.trx, ctx.program.id, op.id);
-  return { operation: operationView(saved!, wallet.code), forgiven, balance: balanceOf(o) };
+  return { operation: operationView(op, wallet.code), alreadyExpired: plan.alreadyExpired, forgiven: plan.forgiven, balance: balanceOf(o) };
 }
 
 export async function restore(ctx: LedgerContext, input: { operationId: string; amount?: number; reference?: Reference | null; description?: string | null }) {
   if (input.amount !== undefined) assertAmount(input.amount);
-  const target = await repo.lockOperation(ctx.trx, ctx.program.id, input.operationId);
-  if (!target) throw new ProblemError('operation_not_found');
-  if (target.kind !== 'spend' && target.kind !== 'post') {
-    throw new ProblemError('not_a_spend', `operation ${target.id} is a ${target.kind}`);
-  }
+  const { o, target, wallet, memberId } = await openTarget(ctx, input.operationId, ['spend', 'post'], 'not_a_spend');
   const restorable = target.amount - target.restored;
   const requested = input.amount ?? restorable;
   if (requested > restorable || requested === 0) {
@@ -529,10 +596,8 @@ export async function restore(ctx: LedgerContext, input: { operationId: string; 
     invariant(reservation, `post ${target.id} belongs to a reservation`);
     allocationOperationId = reservation.operation_id;
   }
-  const wallet = await walletById(ctx, target.wallet_id);
-  const o = await open(ctx, target.member_id!, wallet);
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: target.member_id, kind: 'restore', amount: requested,
+    program_id: ctx.program.id, wallet_id: wallet.id, member_id: memberId, kind: 'restore', amount: requested,
     actor: ctx.actor, target_operation_id: target.id, ...referenceColumns(input.reference), description: input.description ?? null,
   });
   await releaseAllocations(ctx, o, allocationOperationId, requested, op.id, 'restore', o.accounts.redeemed);
@@ -542,8 +607,8 @@ export async function restore(ctx: LedgerContext, input: { operationId: string; 
   await repo.addToOperation(ctx.trx, target.id, 'restored', requested);
   count(o, 'restored', requested);
   await flush(ctx, o);
-  await recordEvent(ctx.trx, ctx.program.id, 'points.restored', target.member_id, {
-    memberId: target.member_id, wallet: wallet.code, amount: requested, operationId: op.id, spendOperationId: target.id,
+  await recordEvent(ctx.trx, ctx.program.id, 'points.restored', memberId, {
+    memberId, wallet: wallet.code, amount: requested, operationId: op.id, spendOperationId: target.id,
     reference: input.reference ?? null,
   });
   return { operation: operationView(op, wallet.code), balance: balanceOf(o) };
@@ -552,6 +617,9 @@ export async function restore(ctx: LedgerContext, input: { operationId: string; 
 export async function adjust(ctx: LedgerContext, input: { memberId: string; wallet: string; amount: number; reason: string; expiresAt?: Date | null; reference?: Reference | null }) {
   if (!Number.isSafeInteger(input.amount) || input.amount === 0) {
     throw new ProblemError('validation_failed', 'amount must be a non-zero integer: positive to add, negative to remove');
+  }
+  if (input.amount > 0 && input.expiresAt && input.expiresAt <= ctx.now) {
+    throw new ProblemError('validation_failed', 'expiresAt must be in the future', { field: 'expiresAt' });
   }
   const wallet = await walletByCode(ctx, input.wallet);
   await memberOf(ctx, input.memberId, false);
@@ -619,10 +687,14 @@ export async function transfer(ctx: LedgerContext, input: { fromMemberId: string
 }
 
 /** Vests, expires and times out whatever is due for one member, in every wallet they hold. */
-export async function settleMember(ctx: LedgerContext, memberId: string) {
+export async function settleMember(ctx: LedgerContext, memberId: string): Promise<{ lotsExpired: number; pointsExpired: number }> {
+  const result = { lotsExpired: 0, pointsExpired: 0 };
   for (const { wallet_id } of await repo.findMemberWalletIds(ctx.trx, memberId)) {
-    await open(ctx, memberId, await walletById(ctx, wallet_id));
+    const o = await open(ctx, memberId, await walletById(ctx, wallet_id));
+    result.lotsExpired += o.expiredOnOpen.lots;
+    result.pointsExpired += o.expiredOnOpen.points;
   }
+  return result;
 }
 
 export async function getOperation(ctx: LedgerContext, operationId: string) {

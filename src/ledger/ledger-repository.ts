@@ -21,23 +21,31 @@ export interface MemberWalletState {
   lastActivityAt: Date | null;
 }
 
-/** Locks the member's wallet row (the serialisation point of every ledger operation on it). */
+/**
+ * Locks the member's wallet row (the serialisation point of every ledger operation on it), then
+ * reads the balances. Two statements on purpose: under READ COMMITTED a statement that waited
+ * for the lock still reads every other table as of its own start, so balances read in the
+ * locking statement would be those from before the previous holder committed.
+ */
 export async function lockMemberWallet(trx: Tx, memberId: string, walletId: string): Promise<MemberWalletState | undefined> {
+  const locked = await trx
+    .selectFrom('member_wallets').select('id')
+    .where('member_id', '=', memberId).where('wallet_id', '=', walletId)
+    .forUpdate().executeTakeFirst();
+  if (!locked) return undefined;
   const { rows } = await sql<{
     id: number; program_id: string; member_id: string; wallet_id: string;
     available_account_id: number; pending_account_id: number; reserved_account_id: number;
     last_activity_at: Date | null; available: number; pending: number; reserved: number;
   }>`
-    with mw as (
-      select * from member_wallets where member_id = ${memberId} and wallet_id = ${walletId} for update
-    )
     select mw.id, mw.program_id, mw.member_id, mw.wallet_id, mw.available_account_id, mw.pending_account_id,
            mw.reserved_account_id, mw.last_activity_at,
            a.balance as available, p.balance as pending, r.balance as reserved
-    from mw
+    from member_wallets mw
     join accounts a on a.id = mw.available_account_id
     join accounts p on p.id = mw.pending_account_id
-    join accounts r on r.id = mw.reserved_account_id`.execute(trx);
+    join accounts r on r.id = mw.reserved_account_id
+    where mw.id = ${locked.id}`.execute(trx);
   const row = rows[0];
   if (!row) return undefined;
   return {
@@ -89,8 +97,31 @@ export async function findOperation(db: Executor, programId: string, id: string)
   return db.selectFrom('operations').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
 }
 
+/** NO KEY UPDATE: entries and lots that reference the row (key share locks) are not blocked. */
 export async function lockOperation(trx: Tx, programId: string, id: string) {
-  return trx.selectFrom('operations').selectAll().where('program_id', '=', programId).where('id', '=', id).forUpdate().executeTakeFirst();
+  return trx.selectFrom('operations').selectAll().where('program_id', '=', programId).where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
+}
+
+/** Points that left a lot by expiry (including points restored into it that expired again). */
+export async function expiredFromLot(db: Executor, lotId: number): Promise<number> {
+  const row = await db
+    .selectFrom('entries')
+    .select(sql<number>`coalesce(-sum(lot_delta), 0)::bigint`.as('total'))
+    .where('lot_id', '=', lotId)
+    .where('kind', '=', 'expire')
+    .executeTakeFirstOrThrow();
+  return row.total;
+}
+
+/** Expired points that earlier reversals of an earn counted as already taken back. */
+export async function expiryCountedByReversals(db: Executor, earnOperationId: string): Promise<number> {
+  const row = await db
+    .selectFrom('operations')
+    .select(sql<number>`coalesce(sum((metadata->>'alreadyExpired')::bigint), 0)::bigint`.as('total'))
+    .where('target_operation_id', '=', earnOperationId)
+    .where('kind', '=', 'reverse')
+    .executeTakeFirstOrThrow();
+  return row.total;
 }
 
 export async function addToOperation(trx: Tx, id: string, column: 'reversed' | 'restored', amount: number) {
@@ -139,6 +170,10 @@ export async function insertLot(
 
 export async function setLotRemaining(trx: Tx, lotId: number, remaining: number, vested?: boolean) {
   await trx.updateTable('lots').set({ remaining, ...(vested !== undefined ? { vested } : {}) }).where('id', '=', lotId).execute();
+}
+
+export async function setLotExpiry(trx: Tx, lotId: number, expiresAt: Date) {
+  await trx.updateTable('lots').set({ expires_at: expiresAt }).where('id', '=', lotId).execute();
 }
 
 /** Vested lots with points left, soonest-expiring first and never-expiring last. */
@@ -192,7 +227,10 @@ export async function lotsOfOperation(trx: Tx, operationId: string): Promise<Lot
   return trx.selectFrom('lots').selectAll().where('operation_id', '=', operationId).orderBy('id').forUpdate().execute() as Promise<LotRow[]>;
 }
 
-/** Inactivity expiry: every activity pushes the expiry of all the member's live lots forward. */
+/**
+ * Inactivity expiry: every activity pushes the expiry of all the member's live lots forward.
+ * Lots that never expire (earned before the wallet switched to this policy) stay that way.
+ */
 export async function refreshInactivityExpiry(trx: Tx, memberId: string, walletId: string, expiresAt: Date) {
   await trx
     .updateTable('lots')
@@ -200,6 +238,7 @@ export async function refreshInactivityExpiry(trx: Tx, memberId: string, walletI
     .where('member_id', '=', memberId)
     .where('wallet_id', '=', walletId)
     .where('remaining', '>', 0)
+    .where('expires_at', 'is not', null)
     .execute();
 }
 

@@ -147,7 +147,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['ledger'], summary: 'Post a reservation (the order was paid): all of it, or less with the rest released',
       params: Type.Object({ id: Uuid }), headers: IdempotencyHeaders,
-      body: Type.Optional(Type.Object({ amount: Type.Optional(Amount), reference: Type.Optional(ReferenceSchema) }, { additionalProperties: false })),
+      body: Nullable(Type.Object({ amount: Type.Optional(Amount), reference: Type.Optional(ReferenceSchema) }, { additionalProperties: false })),
       response: { 200: Type.Object({ operation: OperationSchema, reservation: ReservationSchema, balance: BalanceBrief }), ...ledgerErrors },
     },
   }, async (request, reply) => mutate(request, reply, 200, (ctx) => ledger.postReservation(ctx, {
@@ -158,6 +158,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['ledger'], summary: 'Void a reservation (checkout abandoned or order cancelled): points return to their lots',
       params: Type.Object({ id: Uuid }), headers: IdempotencyHeaders,
+      body: Nullable(Type.Object({}, { additionalProperties: false })),
       response: { 200: Type.Object({ operation: OperationSchema, reservation: ReservationSchema, balance: BalanceBrief }), ...ledgerErrors },
     },
   }, async (request, reply) => mutate(request, reply, 200, (ctx) => ledger.voidReservation(ctx, { reservationId: request.params.id })));
@@ -165,10 +166,18 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/operations/:id/reverse', {
     schema: {
       tags: ['ledger'], summary: 'Reverse an earn (refund), fully or partly, also while pending',
-      description: 'Takes from the earn’s lot; if it was already spent, from the member’s other points, then per the program’s reversal policy (negative balance, or forgive the rest).',
+      description: 'Takes from the earn’s lot; what of that lot already expired is not taken again; what was spent comes from the member’s other points, then per the program’s reversal policy (negative balance, or forgive the rest). See docs/ledger.md.',
       params: Type.Object({ id: Uuid }), headers: IdempotencyHeaders,
-      body: Type.Optional(Type.Object({ amount: Type.Optional(Amount), reference: Type.Optional(ReferenceSchema), description: Type.Optional(Description) }, { additionalProperties: false })),
-      response: { 201: Type.Object({ operation: OperationSchema, forgiven: Type.Integer(), balance: BalanceBrief }), ...ledgerErrors },
+      body: Nullable(Type.Object({ amount: Type.Optional(Amount), reference: Type.Optional(ReferenceSchema), description: Type.Optional(Description) }, { additionalProperties: false })),
+      response: {
+        201: Type.Object({
+          operation: OperationSchema,
+          alreadyExpired: Type.Integer({ description: 'Not taken: these points of the earn had already expired' }),
+          forgiven: Type.Integer({ description: 'Not taken under the take_remaining policy' }),
+          balance: BalanceBrief,
+        }),
+        ...ledgerErrors,
+      },
     },
   }, async (request, reply) => mutate(request, reply, 201, (ctx) => ledger.reverse(ctx, {
     operationId: request.params.id, amount: request.body?.amount, reference: request.body?.reference, description: request.body?.description,
@@ -178,7 +187,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['ledger'], summary: 'Restore a spend or posted reservation (refund of an order paid with points) into the lots it consumed',
       params: Type.Object({ id: Uuid }), headers: IdempotencyHeaders,
-      body: Type.Optional(Type.Object({ amount: Type.Optional(Amount), reference: Type.Optional(ReferenceSchema), description: Type.Optional(Description) }, { additionalProperties: false })),
+      body: Nullable(Type.Object({ amount: Type.Optional(Amount), reference: Type.Optional(ReferenceSchema), description: Type.Optional(Description) }, { additionalProperties: false })),
       response: { 201: Type.Object({ operation: OperationSchema, balance: BalanceBrief }), ...ledgerErrors },
     },
   }, async (request, reply) => mutate(request, reply, 201, (ctx) => ledger.restore(ctx, {
@@ -255,7 +264,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/ledger/maintenance', {
     schema: {
       tags: ['ledger'], summary: 'Vest, expire and time out everything due in this program now (the scheduled job does the same)',
-      body: Type.Optional(Type.Object({ batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) }, { additionalProperties: false })),
+      body: Nullable(Type.Object({ batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) }, { additionalProperties: false })),
       response: { 200: Type.Object({ members: Type.Integer(), lotsExpired: Type.Integer(), pointsExpired: Type.Integer() }), ...problems() },
     },
   }, async (request) => runDueMaintenance(db, { programId: principalOf(request).programId, batchSize: request.body?.batchSize, clock }));

@@ -65,7 +65,7 @@ export const checks: { name: string; description: string; query: (programId: str
   },
   {
     name: 'counters_match_entries',
-    description: 'Lifetime earned, spent, expired, reversed and restored equal the sums of their entries',
+    description: 'Lifetime earned, spent, expired, reversed, restored, adjusted and transferred equal the sums of their entries',
     query: (p) => sql<Row>`
       with sums as (
         select e.member_id, e.wallet_id,
@@ -73,14 +73,26 @@ export const checks: { name: string; description: string; query: (programId: str
           sum(case when e.kind in ('spend', 'post') then e.amount else 0 end) as spent,
           sum(case when e.kind = 'expire' then e.amount else 0 end) as expired,
           sum(case when e.kind = 'reverse' then e.amount else 0 end) as reversed,
-          sum(case when e.kind = 'restore' then e.amount else 0 end) as restored
-        from entries e where e.program_id = ${p} and e.member_id is not null group by 1, 2
+          sum(case when e.kind = 'restore' then e.amount else 0 end) as restored,
+          sum(case when e.kind = 'adjust' and c.member_id is not null then e.amount else 0 end) as adjusted_in,
+          sum(case when e.kind = 'adjust' and d.member_id is not null then e.amount else 0 end) as adjusted_out,
+          sum(case when e.kind = 'transfer' and c.member_id is not null then e.amount else 0 end) as transferred_in,
+          sum(case when e.kind = 'transfer' and d.member_id is not null then e.amount else 0 end) as transferred_out
+        from entries e
+        join accounts c on c.id = e.credit_account_id
+        join accounts d on d.id = e.debit_account_id
+        where e.program_id = ${p} and e.member_id is not null group by 1, 2
       )
-      select mw.member_id as "memberId", mw.earned, s.earned as "entriesEarned", mw.spent, s.spent as "entriesSpent",
-             mw.expired, s.expired as "entriesExpired", mw.reversed, s.reversed as "entriesReversed", mw.restored, s.restored as "entriesRestored"
+      select mw.member_id as "memberId", mw.wallet_id as "walletId",
+             mw.earned, s.earned as "entriesEarned", mw.spent, s.spent as "entriesSpent",
+             mw.expired, s.expired as "entriesExpired", mw.reversed, s.reversed as "entriesReversed", mw.restored, s.restored as "entriesRestored",
+             mw.adjusted_in as "adjustedIn", s.adjusted_in as "entriesAdjustedIn", mw.adjusted_out as "adjustedOut", s.adjusted_out as "entriesAdjustedOut",
+             mw.transferred_in as "transferredIn", s.transferred_in as "entriesTransferredIn", mw.transferred_out as "transferredOut", s.transferred_out as "entriesTransferredOut"
       from member_wallets mw left join sums s on s.member_id = mw.member_id and s.wallet_id = mw.wallet_id
       where mw.program_id = ${p} and (mw.earned <> coalesce(s.earned, 0) or mw.spent <> coalesce(s.spent, 0)
-        or mw.expired <> coalesce(s.expired, 0) or mw.reversed <> coalesce(s.reversed, 0) or mw.restored <> coalesce(s.restored, 0))
+        or mw.expired <> coalesce(s.expired, 0) or mw.reversed <> coalesce(s.reversed, 0) or mw.restored <> coalesce(s.restored, 0)
+        or mw.adjusted_in <> coalesce(s.adjusted_in, 0) or mw.adjusted_out <> coalesce(s.adjusted_out, 0)
+        or mw.transferred_in <> coalesce(s.transferred_in, 0) or mw.transferred_out <> coalesce(s.transferred_out, 0))
       limit 100`,
   },
   {
@@ -104,12 +116,42 @@ export const checks: { name: string; description: string; query: (programId: str
       limit 100`,
   },
   {
+    name: 'allocations_cover_refunds',
+    description: 'What a spend or reservation still holds on lots equals what it can still give back: a spend its amount less restores; a pending reservation its amount; a posted one its posted amount less restores; a voided or expired one nothing',
+    query: (p) => sql<Row>`
+      with held as (select operation_id, sum(amount - released) as total from lot_allocations group by 1),
+      expected as (
+        select o.id, o.kind,
+          case when o.kind = 'spend' then o.amount - o.restored
+               when r.status = 'pending' then r.amount
+               when r.status = 'posted' then r.posted_amount - coalesce(post.restored, 0)
+               else 0 end as total
+        from operations o
+        left join reservations r on o.kind = 'reserve' and r.operation_id = o.id
+        left join operations post on post.id = r.post_operation_id
+        where o.program_id = ${p} and o.kind in ('spend', 'reserve')
+      )
+      select x.id as "operationId", x.kind, x.total::bigint as expected, coalesce(h.total, 0)::bigint as held
+      from expected x left join held h on h.operation_id = x.id
+      where x.total <> coalesce(h.total, 0)
+      limit 100`,
+  },
+  {
     name: 'refunds_within_operations',
     description: 'No earn is reversed beyond its amount, no spend restored beyond its amount',
     query: (p) => sql<Row>`
       select id as "operationId", kind, amount, reversed, restored from operations
       where program_id = ${p} and (reversed > amount or restored > amount)
       limit 100`,
+  },
+  {
+    name: 'entries_immutable',
+    description: 'The triggers that refuse UPDATE, DELETE and TRUNCATE of entries are in place and enabled',
+    query: () => sql<Row>`
+      select t.name as "trigger" from (values ('entries_immutable'), ('entries_no_truncate')) t(name)
+      where not exists (
+        select 1 from pg_trigger g where g.tgrelid = 'entries'::regclass and g.tgname = t.name and g.tgenabled <> 'D'
+      )`,
   },
 ];
 

@@ -1,0 +1,129 @@
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { DAY, setupTestApp, type TestProgram } from '../helpers.ts';
+import { iso, ledgerKit, plus } from './ledger-kit.ts';
+
+describe('ledger maintenance and verification', async () => {
+  const t = await setupTestApp();
+  const k = ledgerKit(t);
+  const maintain = async (p: TestProgram, body?: unknown) => k.expectStatus(await t.call('POST', '/v1/ledger/maintenance', { key: p.key, body }), 200);
+  const earn = (p: TestProgram, memberId: string, body: Record<string, unknown>) => k.post(`/v1/members/${memberId}/earn`, { pendingUntil: null, ...body }, 201, p);
+  /** Expired points per member straight from the entries, so that no read settles anything first. */
+  const expiredInDb = async (p: TestProgram) => {
+    const { rows } = await sql<{ member_id: string; total: number }>`
+      select member_id, sum(amount)::bigint as total from entries where program_id = ${p.id} and kind = 'expire' group by 1`.execute(t.db.db);
+    return Object.fromEntries(rows.map((r) => [r.member_id, r.total]));
+  };
+
+  it('vests, times out and expires everything due, in batches; a second run finds nothing', async () => {
+    t.clock.set('2026-03-02T12:00:00Z');
+    const p = await t.newProgram({ wallets: [{ code: 'points', name: 'Points', expiry: { kind: 'days_after_earn', count: 30 } }] });
+    const members = [];
+    for (let i = 0; i < 5; i++) {
+      const m = await t.member({}, p);
+      await earn(p, m.id, { amount: 10 });
+      members.push(m);
+    }
+    await earn(p, members[0].id, { amount: 5, pendingUntil: iso(plus(t.clock.current!, 10 * DAY)) });
+    const { reservation } = await k.post(`/v1/members/${members[1].id}/reservations`, { amount: 4, timeoutMs: 60_000 }, 201, p);
+    t.clock.advance(31 * DAY);
+    expect(await expiredInDb(p)).toEqual({});
+
+    expect(await maintain(p, { batchSize: 2 })).toEqual({ members: 5, lotsExpired: 6, pointsExpired: 55 });
+    expect(await expiredInDb(p)).toEqual(Object.fromEntries(members.map((m, i) => [m.id, i === 0 ? 15 : 10])));
+    const held = await t.db.db.selectFrom('reservations').select('status').where('id', '=', reservation.id).executeTakeFirstOrThrow();
+    expect(held.status).toBe('expired');
+    expect(await maintain(p)).toEqual({ members: 0, lotsExpired: 0, pointsExpired: 0 });
+    for (const m of members) expect(await k.balance(m.id, 'points', p)).toMatchObject({ available: 0, pending: 0, reserved: 0 });
+    await k.verify(p);
+  });
+
+  it('inactivity: every earn or spend moves the expiry of all live lots; an inactive member’s points expire', async () => {
+    t.clock.set('2026-03-02T12:00:00Z');
+    const start = t.clock.current!;
+    const p = await t.newProgram({ wallets: [{ code: 'points', name: 'Points', expiry: { kind: 'inactivity', count: 30 } }] });
+    const [active, idle] = [await t.member({}, p), await t.member({}, p)];
+    expect((await earn(p, active.id, { amount: 100 })).lot.expiresAt).toBe(iso(plus(start, 30 * DAY)));
+    await earn(p, idle.id, { amount: 100 });
+    t.clock.advance(20 * DAY);
+    await k.post(`/v1/members/${active.id}/spend`, { amount: 10 }, 201, p);
+    expect((await k.lots(active.id, '', p)).map((l) => l.expiresAt)).toEqual([iso(plus(start, 50 * DAY))]);
+    t.clock.set(plus(start, 50 * DAY - 1));
+    expect(await maintain(p)).toMatchObject({ lotsExpired: 1, pointsExpired: 100 });
+    expect(await expiredInDb(p)).toEqual({ [idle.id]: 100 });
+    t.clock.set(plus(start, 50 * DAY));
+    expect(await maintain(p)).toMatchObject({ lotsExpired: 1, pointsExpired: 90 });
+    await k.verify(p);
+  });
+
+  it('inactivity: points refunded into a lot a spend emptied live as long as the member stays active', async () => {
+    t.clock.set('2026-03-02T12:00:00Z');
+    const start = t.clock.current!;
+    const p = await t.newProgram({ wallets: [{ code: 'points', name: 'Points', expiry: { kind: 'inactivity', count: 30 } }] });
+    const m = await t.member({}, p);
+    await earn(p, m.id, { amount: 100 });
+    const s = await k.post(`/v1/members/${m.id}/spend`, { amount: 100 }, 201, p);
+    t.clock.set(plus(start, 25 * DAY));
+    await earn(p, m.id, { amount: 1 });
+    t.clock.set(plus(start, 40 * DAY)); // past the emptied lot's old expiry, within 30 days of the last earn
+    expect((await k.post(`/v1/operations/${s.operation.id}/restore`, undefined, 201, p)).balance.available).toBe(101);
+    expect((await k.lots(m.id, '', p)).map((l) => [l.remaining, l.expiresAt])).toEqual([[100, iso(plus(start, 55 * DAY))], [1, iso(plus(start, 55 * DAY))]]);
+    t.clock.set(plus(start, 55 * DAY));
+    expect(await maintain(p)).toMatchObject({ lotsExpired: 2, pointsExpired: 101 });
+    await k.verify(p);
+  });
+
+  it('end_of_month: the month ends at midnight in the program’s time zone, not the server’s', async () => {
+    const p = await t.newProgram({ timeZone: 'Asia/Seoul', wallets: [{ code: 'points', name: 'Points', expiry: { kind: 'end_of_month', count: 0 } }] });
+    const [january, february] = [await t.member({}, p), await t.member({}, p)];
+    t.clock.set('2026-01-31T14:30:00Z'); // 23:30 on 31 January in Seoul
+    expect((await earn(p, january.id, { amount: 10 })).lot.expiresAt).toBe('2026-01-31T15:00:00.000Z');
+    t.clock.set('2026-01-31T15:30:00Z'); // 00:30 on 1 February in Seoul
+    expect((await earn(p, february.id, { amount: 20 })).lot.expiresAt).toBe('2026-02-28T15:00:00.000Z');
+    t.clock.set('2026-02-28T14:59:59.999Z');
+    expect(await maintain(p)).toMatchObject({ lotsExpired: 1, pointsExpired: 10 });
+    expect(await expiredInDb(p)).toEqual({ [january.id]: 10 });
+    t.clock.set('2026-02-28T15:00:00Z');
+    expect(await maintain(p)).toMatchObject({ lotsExpired: 1, pointsExpired: 20 });
+    await k.verify(p);
+  });
+
+  it('verify reports each discrepancy, and entries cannot be changed', async () => {
+    t.clock.set('2026-06-01T00:00:00Z');
+    const p = await t.newProgram();
+    const m = await t.member({}, p);
+    const e = await earn(p, m.id, { amount: 100 });
+    await k.post(`/v1/members/${m.id}/spend`, { amount: 30 }, 201, p);
+    const report = await k.verify(p);
+    expect(report.checks.map((c: any) => c.name)).toEqual([
+      'balances_match_entries', 'program_sums_to_zero', 'lots_match_entries', 'buckets_match_lots', 'counters_match_entries',
+      'transfers_clear', 'allocations_consistent', 'allocations_cover_refunds', 'refunds_within_operations', 'entries_immutable',
+    ]);
+    expect(report.totals).toMatchObject({ availablePositive: 70, negativeBalances: 0, pending: 0, reserved: 0, entries: 2, lots: 1 });
+
+    const failing = async () => {
+      const res = await t.call('GET', '/v1/ledger/verify', { key: p.key });
+      expect(res.body.ok).toBe(false);
+      return Object.fromEntries(res.body.checks.filter((c: any) => !c.ok).map((c: any) => [c.name, c.discrepancies]));
+    };
+    await sql`update accounts set balance = balance + 5 where member_id = ${m.id} and kind = 'available'`.execute(t.db.db);
+    const broken = await failing();
+    expect(Object.keys(broken)).toEqual(['balances_match_entries', 'program_sums_to_zero', 'buckets_match_lots']);
+    expect(broken.balances_match_entries).toEqual([expect.objectContaining({ memberId: m.id, kind: 'available', cached: 75, computed: 70 })]);
+    await sql`update accounts set balance = balance - 5 where member_id = ${m.id} and kind = 'available'`.execute(t.db.db);
+
+    await sql`update lots set remaining = 71 where id = ${Number(e.lot.id)}`.execute(t.db.db);
+    expect(Object.keys(await failing())).toEqual(['lots_match_entries', 'buckets_match_lots']);
+    await sql`update lots set remaining = 70 where id = ${Number(e.lot.id)}`.execute(t.db.db);
+
+    await expect(sql`update entries set amount = 1 where program_id = ${p.id}`.execute(t.db.db)).rejects.toThrow(/immutable/);
+    await expect(sql`delete from entries where program_id = ${p.id}`.execute(t.db.db)).rejects.toThrow(/immutable/);
+    await sql`alter table entries disable trigger entries_immutable`.execute(t.db.db);
+    try {
+      expect(await failing()).toEqual({ entries_immutable: [{ trigger: 'entries_immutable' }] });
+    } finally {
+      await sql`alter table entries enable trigger entries_immutable`.execute(t.db.db);
+    }
+    await k.verify(p);
+  });
+});
