@@ -1,3 +1,4 @@
+import { releaseVouchers } from '../rewards/voucher-operations.ts';
 import { createHash } from 'node:crypto';
 import type { OrderEventType } from '../db/schema.ts';
 import { recordEvent } from '../events/event-repository.ts';
@@ -261,6 +262,9 @@ export async function syncOrder(ctx: LedgerContext, env: Env, order: OrderRow, s
     await settleOrderAward(ctx, env, order, state, evaluation, { id: memberId, active });
   }
   await settlePointsPayment(ctx, order, state);
+  // A cancelled order gives back the vouchers it consumed (rewards checkout), once: released
+  // vouchers are no longer attached to the order.
+  if (state.cancelledAt) await releaseVouchers(ctx, { orderId: order.external_id });
 
   const keys = details?.customer;
   return repo.updateOrder(ctx.trx, order.id, {

@@ -69,8 +69,16 @@ export async function findWalletById(db: Executor, programId: string, id: string
   return db.selectFrom('wallets').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
 }
 
+/** The default wallet (`points`, the one routes use when none is named) first, then by creation. */
 export async function listWallets(db: Executor, programId: string) {
-  return db.selectFrom('wallets').selectAll().where('program_id', '=', programId).orderBy('created_at').orderBy('code').execute();
+  return db
+    .selectFrom('wallets')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .orderBy(sql`code = 'points'`, 'desc')
+    .orderBy('created_at')
+    .orderBy('code')
+    .execute();
 }
 
 export async function updateWalletRow(db: Executor, programId: string, code: string, values: Partial<Omit<WalletValues, 'code' | 'unit'>>) {
