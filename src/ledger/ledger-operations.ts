@@ -1,5 +1,6 @@
 import type { Tx } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
+import { recordPointsEarned, recordPointsReversed } from '../tiers/tier-operations.ts';
 import { invariant, ProblemError } from '../http/error-codes.ts';
 import { findMemberRow } from '../members/member-repository.ts';
 import { insertAuditEvent, programAccountIds } from '../programs/program-repository.ts';
@@ -25,7 +26,7 @@ export interface Reference {
   id: string;
 }
 
-type Wallet = { id: string; code: string; expiry_kind: 'never' | 'days_after_earn' | 'end_of_month' | 'end_of_year' | 'inactivity'; expiry_count: number; pending_days: number };
+type Wallet = { id: string; code: string; unit: 'points' | 'currency'; expiry_kind: 'never' | 'days_after_earn' | 'end_of_month' | 'end_of_year' | 'inactivity'; expiry_count: number; pending_days: number };
 type ProgramAccounts = Awaited<ReturnType<typeof programAccountIds>>;
 
 /** A member's wallet, locked for the rest of the transaction, with balance changes buffered until flush(). */
@@ -54,7 +55,7 @@ async function accountsOf(trx: Tx, walletId: string): Promise<ProgramAccounts> {
 async function walletByCode(ctx: LedgerContext, code: string): Promise<Wallet> {
   const wallet = await ctx.trx
     .selectFrom('wallets')
-    .select(['id', 'code', 'expiry_kind', 'expiry_count', 'pending_days'])
+    .select(['id', 'code', 'unit', 'expiry_kind', 'expiry_count', 'pending_days'])
     .where('program_id', '=', ctx.program.id)
     .where('code', '=', code)
     .executeTakeFirst();
@@ -65,7 +66,7 @@ async function walletByCode(ctx: LedgerContext, code: string): Promise<Wallet> {
 async function walletById(ctx: LedgerContext, id: string): Promise<Wallet> {
   return ctx.trx
     .selectFrom('wallets')
-    .select(['id', 'code', 'expiry_kind', 'expiry_count', 'pending_days'])
+    .select(['id', 'code', 'unit', 'expiry_kind', 'expiry_count', 'pending_days'])
     .where('id', '=', id)
     .executeTakeFirstOrThrow();
 }
@@ -366,6 +367,10 @@ export async function earn(ctx: LedgerContext, input: EarnInput) {
     memberId: input.memberId, wallet: wallet.code, amount: input.amount, operationId: op.id, pending: !lot.vested,
     vestsAt: lot.vests_at?.toISOString() ?? null, expiresAt: lot.expires_at?.toISOString() ?? null, reference: input.reference ?? null,
   });
+  // Tiers qualify on points earned (never on the balance); cashback and other money wallets do not count.
+  if (wallet.unit === 'points') {
+    await recordPointsEarned(ctx, { memberId: input.memberId, operationId: op.id, amount: input.amount, reference: input.reference ?? null });
+  }
   return { operation: operationView(op, wallet.code), lot: lotView(lot), balance: balanceOf(o) };
 }
 
@@ -577,6 +582,8 @@ export async function reverse(ctx: LedgerContext, input: { operationId: string; 
     memberId, wallet: wallet.code, amount: taken, alreadyExpired: plan.alreadyExpired, forgiven: plan.forgiven,
     operationId: op.id, earnOperationId: target.id, reference: input.reference ?? null,
   });
+  // A refund lowers the tier metric by what the earn counted for, in the earn's window.
+  await recordPointsReversed(ctx, { memberId, earnOperationId: target.id, reverseOperationId: op.id, amount: requested });
   return { operation: operationView(op, wallet.code), alreadyExpired: plan.alreadyExpired, forgiven: plan.forgiven, balance: balanceOf(o) };
 }
 

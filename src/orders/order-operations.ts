@@ -1,4 +1,5 @@
 import { releaseVouchers } from '../rewards/voucher-operations.ts';
+import { settleOrderTierActivity } from '../tiers/tier-operations.ts';
 import { createHash } from 'node:crypto';
 import type { OrderEventType } from '../db/schema.ts';
 import { recordEvent } from '../events/event-repository.ts';
@@ -209,7 +210,7 @@ async function snapshotContext(ctx: LedgerContext, memberId: string, orderId: st
     capUsage[rule.ruleId] = (await ruleRepo.rulePointsWithin(ctx.trx, memberId, rule.ruleId, periodBounds(cap.period, placedAt, ctx.program.time_zone), orderId)).points;
   }
   return {
-    member: await loadMemberContext(ctx.trx, ctx.program.id, memberId),
+    member: await loadMemberContext(ctx.trx, ctx.program.id, memberId, ctx.now),
     orderNumber: (await repo.countEarlierOrders(ctx.trx, memberId, placedAt, orderId)) + 1,
     capUsage,
     takenAt: ctx.now.toISOString(),
@@ -260,6 +261,15 @@ export async function syncOrder(ctx: LedgerContext, env: Env, order: OrderRow, s
 
   if (memberId && evaluation && state.shares) {
     await settleOrderAward(ctx, env, order, state, evaluation, { id: memberId, active });
+  }
+  if (memberId && state.shares) {
+    // Tier qualification: the order's net merchandise spend and one order, while paid and not
+    // cancelled or fully refunded; converges on any arrival order like the points do.
+    await settleOrderTierActivity(ctx, {
+      memberId, orderId: order.id, placedAt: state.placedAt,
+      netSpendMinor: state.shares.merchandiseMinor - state.shares.refundedMinor,
+      counts: state.paidAt !== null && state.cancelledAt === null && !state.shares.fully,
+    });
   }
   await settlePointsPayment(ctx, order, state);
   // A cancelled order gives back the vouchers it consumed (rewards checkout), once: released

@@ -8,6 +8,8 @@ import { formatMoney } from './points-math.ts';
  */
 export interface MemberContext {
   tierCode: string | null;
+  /** The tier's earning multiplier in basis points (10 000 = ×1); scales base-rate points. */
+  tierMultiplierBp?: number;
   tags: string[];
   attributes: Record<string, unknown>;
   /** YYYY-MM-DD */

@@ -48,7 +48,7 @@ export async function preview(ctx: LedgerContext, input: PreviewInput) {
   const evaluation = evaluateOrder(
     orderInput({ currency: program.currency, channel: input.channel ?? store?.kind, lines, discountMinor: input.cart?.discountMinor, shippingMinor: input.cart?.shippingMinor, taxMinor: input.cart?.taxMinor, paidWithPoints: input.cart?.paidWithPointsMinor ? { amountMinor: input.cart.paidWithPointsMinor } : undefined }, ctx.now, store?.code ?? null),
     {
-      member: member ? await loadMemberContext(ctx.trx, ctx.program.id, member.id) : null,
+      member: member ? await loadMemberContext(ctx.trx, ctx.program.id, member.id, ctx.now) : null,
       orderNumber: member ? (await countMemberOrders(ctx.trx, member.id)) + 1 : null,
       capUsage, timeZone: ctx.program.time_zone, currency: { code: program.currency, exponent: program.currency_exponent },
       wallets: await walletDefaults(ctx.trx, ctx.program.id), pendingFrom: settings.pendingFrom,

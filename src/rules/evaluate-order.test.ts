@@ -101,6 +101,15 @@ describe('evaluateOrder: multipliers and extra points', () => {
     expect(item.attribution.lines).toEqual([500, 0]);
   });
 
+  it('scales base points by the tier’s own earning multiplier (a ladder benefit), rounding once', () => {
+    const o = order([line('a', 1, 10050)]);
+    const vib = run(o, [base], ctx({ member: { tierCode: 'vib', tierMultiplierBp: 15_000, tags: [], attributes: {}, birthday: null, locale: null } }));
+    expect(total(vib)).toBe(150); // floor(100.5) = 100 base points, ×1.5
+    expect(vib.items[0]!.why).toContain('×1.5 for tier vib');
+    const plain = run(o, [base], ctx({ member: { tierCode: 'insider', tierMultiplierBp: 10_000, tags: [], attributes: {}, birthday: null, locale: null } }));
+    expect(total(plain)).toBe(100);
+  });
+
   it('applies a tier multiplier to the member’s tier only', () => {
     const gold = rule('multiplier', { percent: 200, conditions: { tiers: ['gold'] } }, { name: 'Gold ×2' });
     const silver = rule('multiplier', { percent: 150, conditions: { tiers: ['silver'] } }, { name: 'Silver +50%' });

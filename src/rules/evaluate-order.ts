@@ -243,13 +243,18 @@ export function evaluateOrder(order: OrderInput, ctx: EvaluationContext, rules: 
           continue;
         }
         points = mulDiv(e.total, cfg.points!, cfg.perAmountMinor!, rounding);
+        // The member's tier multiplier (a ladder benefit) scales base points once, before any
+        // multiplier rule; tier-conditioned multiplier rules would stack on top of it.
+        const tierBp = ctx.member?.tierMultiplierBp ?? 10_000;
+        const tierNote = tierBp !== 10_000 ? `, ×${tierBp / 10_000} for tier ${ctx.member?.tierCode ?? ''}` : '';
+        if (tierBp !== 10_000) points = mulDiv(points, tierBp, 10_000, rounding);
         attribution = points > 0 ? spread(points, e.perLine, e.order) : null;
         if (attribution && attribution.lines.length > 0) {
           let row = base.get(rule.wallet);
           if (!row) base.set(rule.wallet, (row = new Array<number>(p.lines.length).fill(0)));
           for (let i = 0; i < p.lines.length; i++) row[i]! += attribution.lines[i]!;
         }
-        why = `${cfg.points} per ${money(cfg.perAmountMinor!)} on ${money(e.total)}${e.notes.length ? ` (${e.notes.join('; ')})` : ''}, ${ROUNDING_TEXT[rounding]}`;
+        why = `${cfg.points} per ${money(cfg.perAmountMinor!)} on ${money(e.total)}${e.notes.length ? ` (${e.notes.join('; ')})` : ''}${tierNote}, ${ROUNDING_TEXT[rounding]}`;
         break;
       }
       case 'multiplier': {

@@ -1,18 +1,20 @@
 import type { Executor } from '../db/database.ts';
 import { ProblemError } from '../http/error-codes.ts';
 import { findMemberRow } from '../members/member-repository.ts';
+import { currentTier } from '../tiers/tier-operations.ts';
 import type { MemberContext } from './conditions.ts';
 
 /**
- * What the rules may know about a member, read for an evaluation. The tier is the tiers
- * module's to supply: until it extends this loader, `tierCode` is null and tier conditions do
- * not match (a rule for "gold" never applies to a member whose tier is unknown).
+ * What the rules may know about a member, read for an evaluation: profile fields and the tier
+ * in force at `now` (the caller's clock, so evaluation follows the same time as the ledger).
  */
-export async function loadMemberContext(db: Executor, programId: string, memberId: string): Promise<MemberContext> {
+export async function loadMemberContext(db: Executor, programId: string, memberId: string, now?: Date): Promise<MemberContext> {
   const member = await findMemberRow(db, programId, memberId);
   if (!member) throw new ProblemError('member_not_found', `no member ${memberId} in this program`);
+  const tier = await currentTier(db, programId, memberId, now);
   return {
-    tierCode: null,
+    tierCode: tier?.code ?? null,
+    tierMultiplierBp: tier?.earnMultiplierBp ?? 10_000,
     tags: member.tags,
     attributes: member.attributes,
     birthday: member.birthday,

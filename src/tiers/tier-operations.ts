@@ -802,3 +802,26 @@ export async function recordActivityForMember(ctx: TierContext, memberId: string
   });
 }
 
+
+/**
+ * Brings an order's tier contribution to what it should be now — net spend and one order while
+ * it is paid and not cancelled, nothing otherwise — by recording the difference as a new source.
+ * Order events may arrive in any order or twice; this converges like the order's points do.
+ * Call it in the order's transaction (the order row locked), after its ledger operations.
+ */
+export async function settleOrderTierActivity(
+  ctx: LedgerContext,
+  input: { memberId: string; orderId: string; placedAt: Date; netSpendMinor: number; counts: boolean },
+) {
+  const desired = input.counts ? { net_spend: Math.max(0, input.netSpendMinor), orders: 1 } : { net_spend: 0, orders: 0 };
+  const so_far = await repo.orderTierContributions(ctx.trx, ctx.program.id, input.orderId);
+  const amounts: Partial<Record<TierMetric, number>> = {};
+  if (desired.net_spend !== so_far.netSpend) amounts.net_spend = desired.net_spend - so_far.netSpend;
+  if (desired.orders !== so_far.orders) amounts.orders = desired.orders - so_far.orders;
+  if (Object.keys(amounts).length === 0) return null;
+  // Refunds and cancellations count in the window of the original order.
+  return recordTierActivity(ctx.trx, {
+    programId: ctx.program.id, memberId: input.memberId, amounts, occurredAt: input.placedAt,
+    sourceType: 'order', sourceId: `${input.orderId}#${so_far.sources + 1}`, now: ctx.now, actor: ctx.actor,
+  });
+}

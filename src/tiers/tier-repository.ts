@@ -590,3 +590,27 @@ export async function listHistory(db: Executor, programId: string, memberId: str
   if (beforeId !== undefined) q = q.where('id', '<', beforeId);
   return q.orderBy('id', 'desc').limit(limit).execute();
 }
+
+/** What an order has contributed so far (its sources are `order` / `<orderId>#<n>`). */
+export async function orderTierContributions(db: Executor, programId: string, orderId: string) {
+  const rows = await db
+    .selectFrom('tier_metric_events')
+    .select(['metric', (eb) => eb.fn.sum<string>('amount').as('total'), (eb) => eb.fn.countAll<string>().as('n')])
+    .where('program_id', '=', programId)
+    .where('source_type', '=', 'order')
+    .where('source_id', 'like', `${orderId}#%`)
+    .groupBy('metric')
+    .execute();
+  const sources = await db
+    .selectFrom('tier_metric_events')
+    .select((eb) => eb.fn.count<string>('source_id').distinct().as('n'))
+    .where('program_id', '=', programId)
+    .where('source_type', '=', 'order')
+    .where('source_id', 'like', `${orderId}#%`)
+    .executeTakeFirst();
+  return {
+    netSpend: Number(rows.find((r) => r.metric === 'net_spend')?.total ?? 0),
+    orders: Number(rows.find((r) => r.metric === 'orders')?.total ?? 0),
+    sources: Number(sources?.n ?? 0),
+  };
+}

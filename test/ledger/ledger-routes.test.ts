@@ -306,7 +306,7 @@ describe('ledger routes', async () => {
   });
 
   describe('reads', () => {
-    it('balances show every wallet (by creation, then code): available, pending, reserved, lifetime totals and next expirations', async () => {
+    it('balances show every wallet (the default points wallet first, then by creation): available, pending, reserved, lifetime totals and next expirations', async () => {
       const p = await t.newProgram({ wallets: [{ code: 'points', name: 'Points' }, { code: 'cashback', name: 'Cashback', unit: 'currency', expiry: { kind: 'days_after_earn', count: 365 } }] });
       const m = await t.member({}, p);
       await k.post(`/v1/members/${m.id}/earn`, { amount: 500, wallet: 'cashback', pendingUntil: null }, 201, p);
@@ -318,14 +318,14 @@ describe('ledger routes', async () => {
       const all = await t.call('GET', `/v1/members/${m.id}/balances`, { key: p.key });
       expect(all.body.data).toEqual([
         {
-          wallet: 'cashback', unit: 'currency', available: 300, pending: 0, reserved: 0,
-          lifetime: { earned: 500, spent: 200, expired: 0, reversed: 0, restored: 0, adjustedIn: 0, adjustedOut: 0, transferredIn: 0, transferredOut: 0 },
-          nextExpirations: [{ amount: 300, expiresAt: iso(plus(now(), 365 * DAY)) }], lastActivityAt: iso(now()),
-        },
-        {
           wallet: 'points', unit: 'points', available: 50, pending: 20, reserved: 30,
           lifetime: { earned: 100, spent: 0, expired: 0, reversed: 0, restored: 0, adjustedIn: 0, adjustedOut: 0, transferredIn: 0, transferredOut: 0 },
           nextExpirations: [], lastActivityAt: iso(now()),
+        },
+        {
+          wallet: 'cashback', unit: 'currency', available: 300, pending: 0, reserved: 0,
+          lifetime: { earned: 500, spent: 200, expired: 0, reversed: 0, restored: 0, adjustedIn: 0, adjustedOut: 0, transferredIn: 0, transferredOut: 0 },
+          nextExpirations: [{ amount: 300, expiresAt: iso(plus(now(), 365 * DAY)) }], lastActivityAt: iso(now()),
         },
       ]);
       expect((await t.call('GET', `/v1/members/${m.id}/balances/nope`, { key: p.key })).body.code).toBe('wallet_not_found');
