@@ -76,7 +76,7 @@ async function awardAction(
   const wallets = await walletDefaults(ctx.trx, ctx.program.id);
   const usage = await usageFor(ctx, member.id, rules, input.type, input.occurredAt);
   const evaluation = evaluateAction({ type: input.type, quantity: input.quantity, occurredAt: input.occurredAt }, {
-    member: await loadMemberContext(ctx.trx, ctx.program.id, member.id), timeZone: ctx.program.time_zone,
+    member: await loadMemberContext(ctx.trx, ctx.program.id, member.id, ctx.now), timeZone: ctx.program.time_zone,
     currency: { code: program.currency, exponent: program.currency_exponent }, wallets, ...usage,
   }, rules);
   const row = await repo.insertAction(ctx.trx, {
