@@ -1,3 +1,5 @@
+import { grantReward } from '../rewards/redemption-operations.ts';
+import { grantTierBirthdayGift } from '../tiers/tier-operations.ts';
 import { databaseNow, type Db } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
@@ -95,6 +97,11 @@ export async function birthdays(ctx: DailyJobContext) {
             });
             reward = { wallet: settings.birthday.wallet, amount: points, operationId: result.operation.id };
           }
+          // The member's tier may give its own birthday gift (points and/or a catalog reward), once a year.
+          const { id, time_zone, reversal_policy } = (await repo.programForJob(trx, program.id))!;
+          const ledgerCtx = { trx, program: { id, time_zone, reversal_policy }, now, actor: 'system:birthday' };
+          const tierGift = await grantTierBirthdayGift(ledgerCtx, { memberId: member.id, year: Number(year) });
+          if (tierGift.granted && tierGift.gift?.rewardCode) await grantReward(ledgerCtx, { memberId: member.id, rewardCode: tierGift.gift.rewardCode });
           await recordEvent(trx, program.id, 'member.birthday', member.id, { memberId: member.id, date: localDate, birthday: member.birthday, reward });
         });
       } catch (error) {

@@ -138,6 +138,35 @@ describe('daily lifecycle jobs', async () => {
     expect((await eventsOf(t, p.id, 'member.birthday')).map((e) => [e.memberId, e.date])).toContainEqual([leap.id, '2031-02-28']);
   });
 
+  it('adds the tier’s own birthday gift (points and a catalog reward) once a year', async () => {
+    const p = await t.newProgram({ timeZone: 'UTC' });
+    const reward = await t.call('POST', '/v1/rewards', { key: p.key, body: { name: 'Birthday mini', code: 'birthday_mini', kind: 'free_shipping', costPoints: 100 } });
+    expect(reward.status).toBe(201);
+    const ladder = await t.call('PUT', '/v1/tiers', {
+      key: p.key,
+      body: {
+        window: { kind: 'lifetime' },
+        tiers: [
+          { code: 'base', name: 'Base', thresholds: { points_earned: 0 } },
+          { code: 'gold', name: 'Gold', thresholds: { points_earned: 100 }, benefits: { birthdayGift: { points: 250, rewardCode: 'birthday_mini' } } },
+        ],
+      },
+    });
+    expect(ladder.status).toBe(200);
+    const gold = await t.member({ birthday: '1991-07-04' }, p);
+    await t.earn(gold.id, 100, {}, p);
+    const plain = await t.member({ birthday: '1991-07-04' }, p);
+    const day = new Date('2030-07-04T12:00:00Z');
+    await runDaily(t, p.id, day, 'birthdays');
+    await runDaily(t, p.id, day, 'birthdays');
+    const balance = async (id: string) => (await t.call('GET', `/v1/members/${id}/balances/points`, { key: p.key })).body.available;
+    expect(await balance(gold.id)).toBe(100 + 250);
+    expect(await balance(plain.id)).toBe(0);
+    const vouchers = (await t.call('GET', `/v1/members/${gold.id}/vouchers`, { key: p.key })).body.data;
+    expect(vouchers).toHaveLength(1);
+    expect((await t.call('GET', `/v1/members/${plain.id}/vouchers`, { key: p.key })).body.data).toHaveLength(0);
+  });
+
   it('flags members who stopped buying: k × their usual interval, or a fixed number of days; once per lapse', async () => {
     const p = await t.newProgram({ timeZone: 'UTC' });
     await t.call('PATCH', '/v1/lifecycle-settings', { key: p.key, body: { atRisk: { multiplier: 3, minPurchases: 3, minDays: 14, fixedDays: 60, maxDays: 365 } } });
