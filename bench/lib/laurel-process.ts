@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface LaurelProcess {
+  pid: number;
+  port: number;
+  child: ChildProcess;
+  /** Resident memory now and at its peak (VmHWM), in bytes, from /proc. */
+  memory(): { rssBytes: number; peakRssBytes: number };
+  /** SIGKILL: no shutdown code runs, in-flight requests are cut. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for a clean exit. */
+  stop(): Promise<void>;
+  output(): string;
+}
+
+function procStatus(pid: number, field: string): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  return line ? Number(line.split(/\s+/)[1]) * 1024 : 0;
+}
+
+/**
+ * Starts bench/laurel-server.ts as a child process on a database and waits until it listens.
+ * `preload` modules are loaded before Laurel (e.g. a skewed clock); `port` 0 takes any free port.
+ */
+export async function startLaurel(options: {
+  databaseUrl: string; port?: number; env?: Record<string, string>; preload?: string[]; timeoutMs?: number; nodeArgs?: string[];
+}): Promise<LaurelProcess> {
+  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, 'bench/laurel-server.ts')];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...options.env, DATABASE_URL: options.databaseUrl, PORT: String(options.port ?? 0) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const remember = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-400_000);
+  };
+  child.stderr!.on('data', remember);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`Laurel did not start within ${options.timeoutMs ?? 60_000} ms:\n${log}`));
+    }, options.timeoutMs ?? 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      remember(chunk);
+      const match = /LAUREL_READY (\d+)/.exec(log);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`Laurel exited before listening (${code ?? signal}):\n${log}`));
+    });
+  });
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return {
+    pid: child.pid!,
+    port,
+    child,
+    memory: () => ({ rssBytes: procStatus(child.pid!, 'VmRSS'), peakRssBytes: procStatus(child.pid!, 'VmHWM') }),
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+    output: () => log,
+  };
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { BenchProgram } from './fixtures.ts';
+import type { HttpClient, HttpRequest } from './http-client.ts';
+import { closedLoop, type LoadResult } from './load.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** One kind of request the load generator sends; `ok` is the status that counts as done. */
+export interface Workload {
+  name: string;
+  description: string;
+  ok: number;
+  /** One-time setup through the API (e.g. an earning rule). */
+  prepare?(client: HttpClient, program: BenchProgram): Promise<void>;
+  request(program: BenchProgram, worker: number, n: number): HttpRequest;
+}
+
+const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!;
+
+export const directEarn: Workload = {
+  name: 'earn',
+  description: 'POST /v1/members/:id/earn (ledger earn, idempotent by key)',
+  ok: 201,
+  request: (program) => ({
+    method: 'POST', path: `/v1/members/${pick(program.members).id}/earn`,
+    headers: { 'idempotency-key': randomUUID() }, body: { amount: 1 + Math.floor(Math.random() * 100), pendingUntil: null },
+  }),
+};
+
+/** The order-paid path: order event → earning rules → ledger earn. */
+export function orderPaid(runId: string): Workload {
+  return {
+    name: 'order-paid',
+    description: 'POST /v1/orders/events type "paid" (order → 1 point per $1 rule → ledger earn)',
+    ok: 201,
+    async prepare(client) {
+      const rule = await client.request({
+        method: 'POST', path: '/v1/rules', headers: { 'idempotency-key': randomUUID() },
+        body: { kind: 'base_rate', name: 'Bench: 1 point per $1', config: { points: 1, perAmountMinor: 100 } },
+      });
+      if (rule.status !== 201) throw new Error(`could not create the bench earning rule: ${rule.status} ${rule.text}`);
+    },
+    request: (program, worker, n) => ({
+      method: 'POST', path: '/v1/orders/events',
+      body: {
+        orderId: `bench-${runId}-${worker}-${n}`, eventId: 'paid', type: 'paid', occurredAt: new Date().toISOString(),
+        order: {
+          currency: 'USD', customer: { memberId: pick(program.members).id },
+          lines: [{ id: 'l1', sku: 'SKU-1', quantity: 1 + (n % 3), unitPriceMinor: 1999 }, { id: 'l2', sku: 'SKU-2', quantity: 1, unitPriceMinor: 4500 }],
+        },
+      },
+    }),
+  };
+}
+
+export const balanceRead: Workload = {
+  name: 'balance-read',
+  description: 'GET /v1/members/:id/balances/points',
+  ok: 200,
+  request: (program) => ({ method: 'GET', path: `/v1/members/${pick(program.members).id}/balances/points` }),
+};
+
+/** The order-paid path when the orders module is there, else the direct earn. */
+export function earnWorkload(runId: string): Workload {
+  return existsSync(path.join(ROOT, 'src/orders/order-routes.ts')) ? orderPaid(runId) : directEarn;
+}
+
+export async function runWorkload(client: HttpClient, program: BenchProgram, workload: Workload, options: { concurrency: number; durationMs: number }): Promise<LoadResult> {
+  return closedLoop({
+    ...options,
+    work: async (worker, n) => {
+      const response = await client.request({ ...workload.request(program, worker, n), timeoutMs: 30_000 });
+      return { ok: response.status === workload.ok, status: String(response.status) };
+    },
+  });
+}
+
+/**
+ * The raw PostgreSQL ceiling of the same ledger write: per event one transaction that inserts an
+ * entry and adds to the member's cached balance — what an earn must at least do — over
+ * `concurrency` connections, on the same server with the same settings, in its own program.
+ */
+export async function rawLedgerWrites(url: string, program: BenchProgram, options: { concurrency: number; durationMs: number }): Promise<LoadResult> {
+  const clients = await Promise.all(Array.from({ length: options.concurrency }, async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    return c;
+  }));
+  try {
+    return await closedLoop({
+      ...options,
+      work: async (worker) => {
+        const c = clients[worker]!;
+        const member = pick(program.members);
+        const amount = 1 + Math.floor(Math.random() * 100);
+        await c.query('begin');
+        await c.query(
+          `insert into entries (program_id, wallet_id, member_id, operation_id, kind, amount, debit_account_id, credit_account_id, created_at)
+           values ($1, $2, $3, null, 'earn', $4, $5, $6, now())`,
+          [program.id, program.walletId, member.id, amount, program.issuedAccountId, member.availableAccountId],
+        );
+        await c.query('update accounts set balance = balance + $1 where id = $2', [amount, member.availableAccountId]);
+        await c.query('commit');
+        return { ok: true, status: 'committed' };
+      },
+    });
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+}

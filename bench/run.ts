@@ -1,0 +1,249 @@
+/**
+ * `npm run bench`: Laurel's performance figures, each a median of several runs, each ratio taken
+ * within one run against a reference measured on the same server moments apart. See
+ * docs/benchmarks.md for what every figure means.
+ *
+ * Environment: BENCH_SECONDS (20) per load phase, BENCH_RUNS (3) load runs, BENCH_CONCURRENCY (32),
+ * BENCH_SCALE (1 = one million rows in the bulk phases; 0.01 for a quick check), BENCH_BULK_RUNS
+ * (3 below scale 0.2, else 1), BENCH_MEMBERS (10000) members for the load phases, BENCH_SKIP
+ * (comma list of: http, bulk, rules), DATABASE_URL (else an embedded PostgreSQL in a temp folder).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createDatabase, databaseNow } from '../src/db/database.ts';
+import { runDueMaintenance } from '../src/ledger/ledger-maintenance.ts';
+import { exportMembers } from '../src/imports/member-export.ts';
+import { createProgram } from '../src/programs/program-operations.ts';
+import { benchProgram, importFile, writeMemberCsv } from './lib/fixtures.ts';
+import { HttpClient } from './lib/http-client.ts';
+import { startLaurel } from './lib/laurel-process.ts';
+import type { LoadResult } from './lib/load.ts';
+import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
+import { median, round } from './lib/stats.ts';
+import { balanceRead, directEarn, earnWorkload, rawLedgerWrites, runWorkload } from './lib/workloads.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const SECONDS = num('BENCH_SECONDS', 20);
+const RUNS = Math.max(1, num('BENCH_RUNS', 3));
+const CONCURRENCY = num('BENCH_CONCURRENCY', 32);
+const SCALE = num('BENCH_SCALE', 1);
+const BULK_ROWS = Math.max(100, Math.round(1_000_000 * SCALE));
+const BULK_RUNS = Math.max(1, num('BENCH_BULK_RUNS', SCALE < 0.2 ? 3 : 1));
+const LOAD_MEMBERS = num('BENCH_MEMBERS', 10_000);
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const WARMUP_MS = 3_000;
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
+
+interface Figure {
+  name: string;
+  median: number | null;
+  unit: string;
+  runs: number[];
+  aim?: string;
+  met?: boolean;
+  note?: string;
+}
+
+const figures: Figure[] = [];
+const details: Record<string, unknown> = {};
+
+function figure(name: string, runs: number[], unit: string, aim?: { text: string; ok: (m: number) => boolean }, note?: string) {
+  const m = median(runs);
+  figures.push({ name, median: Number.isFinite(m) ? m : null, unit, runs: runs.map((r) => round(r, 3)), aim: aim?.text, met: aim && Number.isFinite(m) ? aim.ok(m) : undefined, note });
+}
+
+async function httpPhases(adminUrl: string, tmp: string) {
+  const url = await freshDatabase(adminUrl, 'laurel_bench_http');
+  const database = createDatabase(url, 4);
+  log(`creating ${LOAD_MEMBERS} members for the load phases…`);
+  const program = await benchProgram(database.db, { name: 'load', members: LOAD_MEMBERS, balance: 1000, file: path.join(tmp, 'load.csv') });
+  const raw = await benchProgram(database.db, { name: 'raw', members: LOAD_MEMBERS, balance: 1000, file: path.join(tmp, 'raw.csv') });
+  const laurel = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)) } });
+  const client = new HttpClient(laurel.port, CONCURRENCY, { authorization: `Bearer ${program.key}` });
+  const runId = Date.now().toString(36);
+  const primary = earnWorkload(runId);
+  const workloads = primary.name === 'earn' ? [primary] : [primary, directEarn];
+  const rssSamples: number[] = [];
+  const sampler = setInterval(() => {
+    try {
+      rssSamples.push(laurel.memory().rssBytes);
+    } catch {
+      // the process is gone; the phase will fail on its own
+    }
+  }, 250);
+  const results: Record<string, LoadResult[]> = { raw: [], reads: [] };
+  try {
+    for (const w of workloads) {
+      await w.prepare?.(client, program);
+      results[w.name] = [];
+    }
+    const phase = { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 };
+    log(`warming up (${WARMUP_MS / 1000} s per workload)…`);
+    for (const w of workloads) await runWorkload(client, program, w, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
+    await rawLedgerWrites(url, raw, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
+    for (let run = 1; run <= RUNS; run++) {
+      // Each run measures the reference and Laurel back to back, so their ratio shares the machine's state.
+      log(`run ${run}/${RUNS}: raw PostgreSQL ledger writes, ${SECONDS} s…`);
+      results.raw!.push(await rawLedgerWrites(url, raw, phase));
+      for (const w of workloads) {
+        log(`run ${run}/${RUNS}: ${w.name} through HTTP, ${SECONDS} s…`);
+        results[w.name]!.push(await runWorkload(client, program, w, phase));
+      }
+      log(`run ${run}/${RUNS}: balance reads, ${SECONDS} s…`);
+      results.reads!.push(await runWorkload(client, program, balanceRead, phase));
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  const memory = laurel.memory();
+  client.close();
+  await laurel.stop();
+  await database.close();
+  await dropDatabase(adminUrl, 'laurel_bench_http');
+
+  const rawRate = results.raw!.map((r) => r.perSecond);
+  figure('raw PostgreSQL ceiling: entry + balance, 1 transaction/event', rawRate, 'events/s');
+  for (const w of workloads) {
+    const rs = results[w.name]!;
+    const label = w.name === 'order-paid' ? 'order-paid → rules → ledger' : 'earn (POST /members/:id/earn)';
+    figure(`${label}, HTTP, ${CONCURRENCY} clients`, rs.map((r) => r.perSecond), 'events/s', { text: '≥ 2,000/s', ok: (m) => m >= 2000 });
+    figure(`  p50 latency`, rs.map((r) => r.p50Ms), 'ms');
+    figure(`  p99 latency`, rs.map((r) => r.p99Ms), 'ms');
+    figure(`  ratio to the raw ceiling (same run)`, rs.map((r, i) => r.perSecond / rawRate[i]!), '×', { text: '≥ 0.5', ok: (m) => m >= 0.5 });
+  }
+  figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', { text: '≥ 10,000/s', ok: (m) => m >= 10_000 });
+  figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');
+  figure('peak RSS of the Laurel process under load', [memory.peakRssBytes / 1_048_576], 'MiB', { text: '< 300 MiB', ok: (m) => m < 300 }, `RSS sampled every 250 ms: max ${fmt(Math.max(...rssSamples) / 1_048_576)} MiB`);
+  details.http = { workloads: workloads.map((w) => ({ name: w.name, description: w.description })), results, memory, rssSamplesMiB: rssSamples.map((s) => round(s / 1_048_576)) };
+}
+
+async function bulkPhases(adminUrl: string, tmp: string) {
+  const file = path.join(tmp, 'bulk.csv');
+  const runs: { importSeconds: number; expireSeconds: number; lotsExpired: number; exportSeconds: number; tierSeconds?: number; tierMembers?: number }[] = [];
+  const tierBench = existsSync(path.join(ROOT, 'src/tiers/tier-bench.ts')) ? (await import(pathToFileURL(path.join(ROOT, 'src/tiers/tier-bench.ts')).href)) : undefined;
+  for (let run = 1; run <= BULK_RUNS; run++) {
+    const name = `laurel_bench_bulk_${run}`;
+    const url = await freshDatabase(adminUrl, name);
+    const database = createDatabase(url, 4);
+    try {
+      const { program } = await createProgram(database.db, { name: 'bulk', currency: 'USD', timeZone: 'America/New_York' });
+      const now = await databaseNow(database.db);
+      log(`bulk run ${run}/${BULK_RUNS}: writing ${fmt(BULK_ROWS)} members to a CSV file…`);
+      await writeMemberCsv(file, BULK_ROWS, { prefix: 'bulk-', expiresAt: new Date(now.getTime() + 86_400_000) });
+      log(`bulk run ${run}/${BULK_RUNS}: importing…`);
+      let t = performance.now();
+      const report = await importFile(database.db, program.id, file);
+      const importSeconds = (performance.now() - t) / 1000;
+      if (report.status !== 'completed' || report.balances.applied !== BULK_ROWS) throw new Error(`bulk import: ${JSON.stringify({ ...report, errors: report.errors.slice(0, 5) })}`);
+      log(`bulk run ${run}/${BULK_RUNS}: imported in ${importSeconds.toFixed(1)} s; exporting…`);
+      t = performance.now();
+      let bytes = 0;
+      for await (const chunk of exportMembers(database.db, { programId: program.id, format: 'csv' })) bytes += chunk.length;
+      const exportSeconds = (performance.now() - t) / 1000;
+      log(`bulk run ${run}/${BULK_RUNS}: exported ${fmt(bytes / 1_048_576, 1)} MiB in ${exportSeconds.toFixed(1)} s; expiring every lot…`);
+      // Every opening balance expires a day after the import: run the maintenance two days later.
+      t = performance.now();
+      const expired = await runDueMaintenance(database.db, { programId: program.id, clock: () => new Date(now.getTime() + 2 * 86_400_000) });
+      const expireSeconds = (performance.now() - t) / 1000;
+      if (expired.lotsExpired !== BULK_ROWS) throw new Error(`expected ${BULK_ROWS} lots to expire, got ${JSON.stringify(expired)}`);
+      log(`bulk run ${run}/${BULK_RUNS}: expired ${fmt(expired.lotsExpired)} lots in ${expireSeconds.toFixed(1)} s`);
+      const entry: (typeof runs)[number] = { importSeconds, expireSeconds, lotsExpired: expired.lotsExpired, exportSeconds };
+      if (tierBench) {
+        log(`bulk run ${run}/${BULK_RUNS}: tier review of ${fmt(BULK_ROWS)} members (src/tiers/tier-bench.ts)…`);
+        const tiers = await tierBench.benchTierReview(database.db, BULK_ROWS, { log: (line: string) => log(`  ${line}`) });
+        entry.tierSeconds = tiers.reviewSeconds;
+        entry.tierMembers = tiers.review.members;
+      }
+      runs.push(entry);
+    } finally {
+      await database.close();
+      await dropDatabase(adminUrl, name);
+    }
+  }
+  await rm(file, { force: true });
+  const at1M = { text: '< 60 s at 1M', ok: (m: number) => m * (1_000_000 / BULK_ROWS) < 60 };
+  figure(`import ${fmt(BULK_ROWS)} members with opening balances`, runs.map((r) => r.importSeconds), 's', at1M);
+  figure('  rows/s', runs.map((r) => BULK_ROWS / r.importSeconds), 'rows/s');
+  figure(`expire ${fmt(BULK_ROWS)} lots (maintenance)`, runs.map((r) => r.expireSeconds), 's', at1M);
+  figure('  lots/s', runs.map((r) => r.lotsExpired / r.expireSeconds), 'lots/s');
+  if (tierBench) {
+    figure(`review tiers of ${fmt(BULK_ROWS)} members`, runs.map((r) => r.tierSeconds!), 's', at1M);
+    figure('  members/s', runs.map((r) => r.tierMembers! / r.tierSeconds!), 'members/s');
+  } else {
+    figures.push({ name: `review tiers of ${fmt(BULK_ROWS)} members`, median: null, unit: 's', runs: [], note: 'n/a (tiers not built)' });
+  }
+  figure(`export ${fmt(BULK_ROWS)} members with balances (CSV)`, runs.map((r) => r.exportSeconds), 's');
+  details.bulk = { rows: BULK_ROWS, runs };
+}
+
+async function rulesPhase() {
+  const file = path.join(ROOT, 'bench/rules-evaluate.ts');
+  if (!existsSync(file)) return;
+  const { benchRulesEvaluation } = await import(pathToFileURL(file).href);
+  if (typeof benchRulesEvaluation !== 'function') return;
+  log('rules evaluation (bench/rules-evaluate.ts)…');
+  const result = await benchRulesEvaluation();
+  figure('rules: evaluate a 50-line order against 100 rules (median)', [result.medianMs], 'ms');
+  figure('  p99', [result.p99Ms], 'ms');
+  details.rules = result;
+}
+
+function printTable(header: string[]) {
+  const rows = figures.map((f) => [
+    f.name,
+    f.median === null ? (f.note ?? 'n/a') : `${fmt(f.median, f.unit === '×' ? 2 : f.unit === 'ms' || f.unit === 's' ? 1 : 0)} ${f.unit}`,
+    f.runs.length > 1 ? f.runs.map((r) => fmt(r, f.unit === '×' ? 2 : f.unit === 'ms' || f.unit === 's' ? 1 : 0)).join(' · ') : '',
+    f.aim ? `${f.aim} ${f.met ? '✓' : '✗'}` : '',
+  ]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...[['figure', 'median', 'runs', 'aim'], ...rows].map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const out = [...header, '', line(['figure', 'median', 'runs', 'aim']), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function main() {
+  const started = new Date();
+  const loadBefore = os.loadavg();
+  const server = await benchServer(log);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'laurel-bench-files-'));
+  try {
+    const settings = await serverSettings(server.adminUrl);
+    if (!SKIP.has('http')) await httpPhases(server.adminUrl, tmp);
+    if (!SKIP.has('bulk')) await bulkPhases(server.adminUrl, tmp);
+    if (!SKIP.has('rules')) await rulesPhase();
+    const loadAfter = os.loadavg();
+    const machine = {
+      cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version,
+      loadAverage1mBefore: round(loadBefore[0]!, 2), loadAverage1mAfter: round(loadAfter[0]!, 2),
+    };
+    const header = [
+      `Laurel benchmark ${started.toISOString()} — ${machine.cpus} CPUs (${machine.cpuModel}), load average ${machine.loadAverage1mBefore} → ${machine.loadAverage1mAfter}`,
+      `PostgreSQL ${settings.version} (${server.kind}; fsync ${settings.fsync}, synchronous_commit ${settings.synchronous_commit}, shared_buffers ${settings.shared_buffers}); `
+        + `${RUNS} runs × ${SECONDS} s, ${CONCURRENCY} clients, ${fmt(LOAD_MEMBERS)} members; bulk ${fmt(BULK_ROWS)} rows × ${BULK_RUNS} run(s)`,
+    ];
+    printTable(header);
+    const results = path.join(ROOT, 'bench/results');
+    await mkdir(results, { recursive: true });
+    const file = path.join(results, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, `${JSON.stringify({
+      startedAt: started.toISOString(), finishedAt: new Date().toISOString(), machine, postgres: { ...settings, kind: server.kind },
+      parameters: { seconds: SECONDS, runs: RUNS, concurrency: CONCURRENCY, scale: SCALE, bulkRows: BULK_ROWS, bulkRuns: BULK_RUNS, loadMembers: LOAD_MEMBERS },
+      figures, details,
+    }, null, 2)}\n`);
+    process.stdout.write(`\nwritten to ${path.relative(process.cwd(), file)}\n`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+    await server.stop();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+import type { Db } from '../db/database.ts';
+import { csvLine } from './csv.ts';
+import * as repo from './export-repository.ts';
+import type { ImportFormat } from './import-source.ts';
+import { TAG_SEPARATOR } from './member-rows.ts';
+
+/**
+ * Streams every member of a program with their balances, as CSV or NDJSON, from one consistent
+ * snapshot (a repeatable-read transaction, so a member's balances never mix two moments). The
+ * columns are those the importer reads — an export imports into another program as it is; the
+ * export-only columns (member_id, status, pending, reserved, earned) are skipped on import.
+ */
+export async function* exportMembers(db: Db, options: { programId: string; format: ImportFormat; pageSize?: number }): AsyncGenerator<string> {
+  const pageSize = options.pageSize ?? 2_000;
+  const trx = await db.startTransaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute();
+  let finished = false;
+  try {
+    const wallets = await repo.exportWallets(trx, options.programId);
+    if (options.format === 'csv') {
+      yield csvLine([
+        'member_id', 'customer_id', 'email', 'phone', 'first_name', 'last_name', 'birthday', 'locale', 'marketing_consent', 'tags', 'status', 'enrolled_at',
+        ...wallets.flatMap((w) => [`balance:${w.code}`, `pending:${w.code}`, `reserved:${w.code}`, `earned:${w.code}`]),
+      ]);
+    }
+    await repo.openMemberCursor(trx, options.programId);
+    for (;;) {
+      const rows = await repo.fetchMembers(trx, pageSize);
+      if (rows.length === 0) break;
+      let out = '';
+      for (const m of rows) {
+        const balances = m.balances ?? {};
+        if (options.format === 'csv') {
+          out += csvLine([
+            m.id, m.customer_id, m.email, m.phone, m.first_name, m.last_name, m.birthday, m.locale, m.marketing_consent, m.tags.join(TAG_SEPARATOR), m.status,
+            m.enrolled_at.toISOString(),
+            ...wallets.flatMap((w) => {
+              const b = balances[w.code];
+              return b ? [b[0], b[1], b[2], b[3]] : [0, 0, 0, 0];
+            }),
+          ]);
+        } else {
+          out += `${JSON.stringify({
+            memberId: m.id, customerId: m.customer_id, email: m.email, phone: m.phone, firstName: m.first_name, lastName: m.last_name,
+            birthday: m.birthday, locale: m.locale, marketingConsent: m.marketing_consent, tags: m.tags, attributes: m.attributes, status: m.status,
+            enrolledAt: m.enrolled_at.toISOString(),
+            balances: wallets.map((w) => {
+              const b = balances[w.code] ?? [0, 0, 0, 0];
+              return { wallet: w.code, amount: b[0], pending: b[1], reserved: b[2], lifetimeEarned: b[3] };
+            }),
+          })}\n`;
+        }
+      }
+      yield out;
+      if (rows.length < pageSize) break;
+    }
+    finished = true;
+  } finally {
+    // A reader that stops early (a client hanging up) ends here too: the snapshot is released.
+    if (finished) await trx.commit().execute();
+    else await trx.rollback().execute().catch(() => {});
+  }
+}

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../src/db/database.ts';
+import type { HttpClient } from '../../bench/lib/http-client.ts';
+import { check, operationsOf, type Journal, type Summary, type Tracked } from './harness.ts';
+
+/**
+ * A mixed ledger workload (earn, spend, reserve → post or void, reverse, restore, order paid →
+ * refunded, reward redemption → cancellation), each request tracked in a journal, and the checks
+ * that every acknowledged request had its effect exactly once.
+ */
+export class MixedLoad {
+  private earns: { id: string; amount: number }[] = [];
+  private spends: { id: string; amount: number }[] = [];
+  private reservations: string[] = [];
+  private redemptions: string[] = [];
+  private orders: { id: string; total: number; refunded: boolean }[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly summary: Summary,
+    private readonly world: { client: () => HttpClient; members: string[]; rewardId?: string; orders: boolean; seedOperations?: string[] },
+  ) {}
+
+  private member() {
+    return this.world.members[Math.floor(Math.random() * this.world.members.length)]!;
+  }
+
+  private take<T>(list: T[]): T | undefined {
+    if (list.length === 0) return undefined;
+    return list.splice(Math.floor(Math.random() * list.length), 1)[0];
+  }
+
+  /** Builds the next request from what is known to exist (acknowledged effects only). */
+  private next(): { entry: Tracked; onOk?: (body: any) => void } {
+    const r = Math.random();
+    const amount = (max: number) => 1 + Math.floor(Math.random() * max);
+    const j = this.journal;
+    if (r < 0.1 && this.reservations.length > 0) {
+      const id = this.take(this.reservations)!;
+      const post = Math.random() < 0.7;
+      return { entry: j.track(post ? 'post' : 'void', { method: 'POST', path: `/v1/reservations/${id}/${post ? 'post' : 'void'}` }), onOk: (b) => post && this.spends.push({ id: b.operation.id, amount: b.operation.amount }) };
+    }
+    if (r < 0.2 && this.earns.length > 0) {
+      const earn = this.take(this.earns)!;
+      return { entry: j.track('reverse', { method: 'POST', path: `/v1/operations/${earn.id}/reverse`, body: { amount: Math.max(1, Math.floor(earn.amount / 2)) } }) };
+    }
+    if (r < 0.28 && this.spends.length > 0) {
+      const spend = this.take(this.spends)!;
+      return { entry: j.track('restore', { method: 'POST', path: `/v1/operations/${spend.id}/restore`, body: { amount: amount(spend.amount) } }) };
+    }
+    if (r < 0.36 && this.world.orders) {
+      if (this.orders.length > 0 && Math.random() < 0.4) {
+        const order = this.take(this.orders)!;
+        return {
+          entry: j.track('order refunded', {
+            method: 'POST', path: '/v1/orders/events',
+            body: { orderId: order.id, eventId: 'refund-1', type: 'refunded', occurredAt: new Date().toISOString(), refund: { full: true } },
+          }),
+          onOk: () => this.refundedOrders.add(order.id),
+        };
+      }
+      const id = `chaos-${randomUUID()}`;
+      const quantity = amount(3);
+      return {
+        entry: j.track('order paid', {
+          method: 'POST', path: '/v1/orders/events',
+          body: {
+            orderId: id, eventId: 'paid', type: 'paid', occurredAt: new Date().toISOString(),
+            order: { currency: 'USD', customer: { memberId: this.member() }, lines: [{ id: 'l1', quantity, unitPriceMinor: 2599 }] },
+          },
+        }),
+        onOk: () => {
+          this.orders.push({ id, total: quantity * 2599, refunded: false });
+          this.paidOrders.add(id);
+        },
+      };
+    }
+    if (r < 0.42 && this.world.rewardId) {
+      if (this.redemptions.length > 0 && Math.random() < 0.4) {
+        const id = this.take(this.redemptions)!;
+        return { entry: j.track('cancel redemption', { method: 'POST', path: `/v1/redemptions/${id}/cancel`, body: {} }), onOk: () => this.cancelled.add(id) };
+      }
+      return {
+        entry: j.track('redeem', { method: 'POST', path: `/v1/members/${this.member()}/redemptions`, body: { rewardId: this.world.rewardId } }),
+        onOk: (b) => this.redemptions.push(b.id),
+      };
+    }
+    if (r < 0.55) {
+      return { entry: j.track('spend', { method: 'POST', path: `/v1/members/${this.member()}/spend`, body: { amount: amount(30) } }), onOk: (b) => this.spends.push({ id: b.operation.id, amount: b.operation.amount }) };
+    }
+    if (r < 0.65) {
+      return {
+        entry: j.track('reserve', { method: 'POST', path: `/v1/members/${this.member()}/reservations`, body: { amount: amount(20), timeoutMs: 600_000 } }),
+        onOk: (b) => this.reservations.push(b.reservation.id),
+      };
+    }
+    return { entry: j.track('earn', { method: 'POST', path: `/v1/members/${this.member()}/earn`, body: { amount: amount(100), pendingUntil: null } }), onOk: (b) => this.earns.push({ id: b.operation.id, amount: b.operation.amount }) };
+  }
+
+  readonly paidOrders = new Set<string>();
+  readonly refundedOrders = new Set<string>();
+  readonly cancelled = new Set<string>();
+
+  /** `workers` closed loops until stop(); a failed request is left open in the journal and the worker moves on. */
+  async run(workers: number) {
+    await Promise.all(Array.from({ length: workers }, async () => {
+      while (!this.stopped) {
+        const { entry, onOk } = this.next();
+        await this.journal.send(this.world.client(), entry);
+        if (entry.response && entry.response.status < 300) onOk?.(entry.response.body);
+        // Unanswered (server down or restarting): back off, as a real client would.
+        if (!entry.response) await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }));
+  }
+
+  stop() {
+    this.stopped = true;
+  }
+
+  /** Callbacks of requests acknowledged only when retried (their dependants simply never ran). */
+  settleCallbacks() {
+    for (const e of this.journal.all) {
+      if (e.response && e.response.status < 300 && e.label === 'order paid') this.paidOrders.add((e.request.body as { orderId: string }).orderId);
+      if (e.response && e.response.status < 300 && e.label === 'order refunded') this.refundedOrders.add((e.request.body as { orderId: string }).orderId);
+      if (e.response && e.response.status < 300 && e.label === 'cancel redemption') this.cancelled.add(e.request.path.split('/')[3]!);
+    }
+  }
+
+  /**
+   * Exactly once: each acknowledged success names its operation, which exists; every operation in
+   * the program is accounted for by one acknowledged request (or is the system's own), so a
+   * retried request never added a second effect.
+   */
+  async verifyEffects(db: Db, programId: string, client: HttpClient) {
+    this.settleCallbacks();
+    const ops = await operationsOf(db, programId);
+    const byId = new Map(ops.map((o) => [o.id, o]));
+    const named = new Map<string, string>((this.world.seedOperations ?? []).map((id) => [id, 'seed']));
+    const name = (id: string | undefined | null, label: string) => {
+      if (!id) return;
+      check(this.summary, !named.has(id), `operation ${id} is named by two acknowledged requests (${named.get(id)} and ${label})`);
+      named.set(id, label);
+    };
+    for (const e of this.journal.all) {
+      if (!e.response || e.response.status >= 300) continue;
+      const b = e.response.body;
+      this.summary.effectsChecked++;
+      switch (e.label) {
+        case 'earn': case 'spend': case 'post': case 'void': case 'reverse': case 'restore':
+          name(b.operation?.id, e.label);
+          check(this.summary, byId.has(b.operation?.id), `${e.label} ${b.operation?.id} acknowledged but not in the ledger`);
+          break;
+        case 'reserve':
+          name(b.reservation?.operationId, e.label);
+          check(this.summary, byId.has(b.reservation?.operationId), `reservation ${b.reservation?.id} acknowledged but its operation is not in the ledger`);
+          break;
+        case 'redeem':
+          if (b.spendOperationId) {
+            name(b.spendOperationId, e.label);
+            check(this.summary, byId.has(b.spendOperationId), `redemption ${b.id} acknowledged but its spend is not in the ledger`);
+          }
+          break;
+      }
+    }
+    // Cancellations give the points back with one restore of the redemption's spend each.
+    const redemptionSpends = new Map<string, string>();
+    for (const e of this.journal.all) {
+      if (e.label === 'redeem' && e.response && e.response.status < 300) redemptionSpends.set(e.response.body.id, e.response.body.spendOperationId);
+    }
+    const cancelTargets = new Set([...this.cancelled].map((id) => redemptionSpends.get(id)).filter(Boolean) as string[]);
+    for (const target of cancelTargets) {
+      const restores = ops.filter((o) => o.kind === 'restore' && o.target_operation_id === target && !named.has(o.id));
+      this.summary.effectsChecked++;
+      check(this.summary, restores.length === 1, `cancelled redemption (spend ${target}) has ${restores.length} restores`);
+      for (const r of restores) named.set(r.id, 'cancel redemption');
+    }
+    // Orders: the points each holds are what it is worth now, from one earn (and one reversal after a full refund).
+    const orderIds = new Map<string, string>();
+    for (const orderId of this.paidOrders) {
+      const res = await client.request({ method: 'GET', path: `/v1/orders/lookup?orderId=${encodeURIComponent(orderId)}` });
+      this.summary.effectsChecked++;
+      if (res.status !== 200) {
+        check(this.summary, false, `order ${orderId}: paid was acknowledged but the order is ${res.status}`);
+        continue;
+      }
+      const order = res.json();
+      orderIds.set(order.id, orderId);
+      const own = ops.filter((o) => o.reference_type === 'order' && o.reference_id === order.id);
+      const earned = own.filter((o) => o.kind === 'earn');
+      const reversed = own.filter((o) => o.kind === 'reverse').reduce((s, o) => s + o.amount, 0);
+      const held = Object.values(order.points.held as Record<string, number>).reduce((s, v) => s + v, 0);
+      const expected = Object.values(order.points.expected as Record<string, number>).reduce((s, v) => s + v, 0);
+      check(this.summary, earned.length === 1, `order ${orderId}: ${earned.length} earn operations`);
+      check(this.summary, held === expected, `order ${orderId}: holds ${held} points, is worth ${expected}`);
+      check(this.summary, earned.reduce((s, o) => s + o.amount, 0) - reversed === held, `order ${orderId}: ledger ${earned.reduce((s, o) => s + o.amount, 0)} − ${reversed} ≠ held ${held}`);
+      if (this.refundedOrders.has(orderId)) check(this.summary, held === 0, `order ${orderId}: refunded in full but holds ${held}`);
+      for (const o of own) named.set(o.id, 'order');
+    }
+    const unexplained = ops.filter((o) => !named.has(o.id) && o.kind !== 'expire_reservation');
+    check(this.summary, unexplained.length === 0, `${unexplained.length} operations no acknowledged request accounts for (a duplicate effect): ${JSON.stringify(unexplained.slice(0, 3))}`);
+  }
+}

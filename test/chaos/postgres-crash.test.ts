@@ -1,0 +1,117 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HttpClient } from '../../bench/lib/http-client.ts';
+import { startLaurel, type LaurelProcess } from '../../bench/lib/laurel-process.ts';
+import { createDatabase } from '../../src/db/database.ts';
+import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded-postgres.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { ensureDatabase } from '../../src/db/resolve-database.ts';
+import { createProgram } from '../../src/programs/program-operations.ts';
+import { check, Journal, newSummary, progress, publishSummary, replayAcknowledged, verifyLedger } from './harness.ts';
+import { MixedLoad } from './mixed-load.ts';
+import { seedWorld, tableCounts } from './world.ts';
+
+const CRASHES = Number(process.env.CHAOS_PG_CRASHES ?? 2);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `pg_ctl stop -m immediate`: SIGQUIT to the postmaster; no checkpoint, crash recovery on the next start. */
+async function stopImmediately(dataDir: string) {
+  const pid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  process.kill(pid, 'SIGQUIT');
+  for (let i = 0; i < 200 && alive(pid); i++) await sleep(50);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+describe('PostgreSQL stopped immediately under load', async () => {
+  // A cluster of its own: this test kills it. Commits stay synchronous (the default), so an
+  // acknowledged request is on disk before its answer; fsync is off only because the machine
+  // itself does not crash here.
+  const dataDir = await mkdtemp(path.join(process.env.LAUREL_TEST_TMPDIR ?? os.tmpdir(), 'laurel-chaos-pg-'));
+  await chmod(dataDir, 0o755);
+  const port = await freePort();
+  const start = () => startEmbeddedPostgres({ dataDir, port, postgresFlags: ['-c', 'fsync=off'] });
+  let server: EmbeddedServer = await start();
+  await ensureDatabase(server.url('postgres'), 'laurel');
+  const url = server.url('laurel');
+  const database = createDatabase(url, 2);
+  await migrateToLatest(database.db);
+  const { program, apiKey } = await createProgram(database.db, { name: 'Chaos: PostgreSQL', currency: 'USD', timeZone: 'Asia/Seoul' });
+  const laurel: LaurelProcess = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: '8' } });
+  const client = new HttpClient(laurel.port, 16, { authorization: `Bearer ${apiKey}` });
+  afterAll(async () => {
+    client.close();
+    await laurel.stop();
+    await database.close();
+    await server.stop().catch(() => {});
+    if (existsSync(dataDir)) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 503 during the outage, recovers its connections by itself, and loses or doubles nothing', async () => {
+    const summary = newSummary('PostgreSQL immediate stop (mixed load)');
+    const world = await seedWorld(client, { members: 10, startingPoints: 400 });
+    const journal = new Journal(summary);
+    const load = new MixedLoad(journal, summary, { client: () => client, ...world });
+    const running = load.run(6);
+    const recoveries: number[] = [];
+    for (let i = 0; i < CRASHES; i++) {
+      await sleep(3_000);
+      journal.phase = 'outage';
+      await stopImmediately(dataDir);
+      progress(`PostgreSQL stopped immediately (${i + 1}/${CRASHES})`);
+      await sleep(3_000);
+      journal.phase = 'recovery';
+      const restartedAt = Date.now();
+      server = await start();
+      progress('PostgreSQL restarted');
+      // Recovered when Laurel answers a read again, with the same process and pool.
+      for (;;) {
+        const res = await client.request({ method: 'GET', path: '/v1/ledger/verify', timeoutMs: 30_000 }).catch(() => undefined);
+        if (res?.status === 200) break;
+        if (Date.now() - restartedAt > 60_000) throw new Error('Laurel did not recover within 60 s of the restart');
+        await sleep(200);
+      }
+      recoveries.push(Date.now() - restartedAt);
+      journal.phase = 'load';
+    }
+    await sleep(2_000);
+    load.stop();
+    await running;
+    const outage = journal.seen.outage ?? {};
+    summary.notes.push(`${CRASHES} immediate stops; answers during the outages: ${JSON.stringify(outage)}; recovered ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} after each restart`);
+    const internal = [...new Set(laurel.output().split('\n').filter((l) => l.includes('request failed')).map((l) => {
+      try {
+        const e = JSON.parse(l).err;
+        return `${e?.type}: ${e?.code ?? ''} ${String(e?.message).slice(0, 160)}`;
+      } catch {
+        return '';
+      }
+    }))].filter((m) => m && !/ECONNREFUSED|Connection terminated|57P0|not queryable/.test(m));
+    if (internal.length > 0) summary.notes.push(`errors Laurel logged as internal: ${internal.join(' | ')}`);
+    check(summary, (outage['503'] ?? 0) > 0, `no 503 answers during the outages: ${JSON.stringify(outage)}`);
+    for (const phase of ['outage', 'recovery', 'load']) {
+      const seen = journal.seen[phase] ?? {};
+      check(summary, Object.keys(seen).every((k) => !/^5/.test(k) || k === '503'), `${phase}: a 5xx other than 503: ${JSON.stringify(seen)}`);
+    }
+    await journal.settle(client);
+    progress('settled; checking effects');
+    await load.verifyEffects(database.db, program.id, client);
+    const before = await tableCounts(database.db, program.id);
+    await replayAcknowledged(client, journal, summary);
+    check(summary, JSON.stringify(await tableCounts(database.db, program.id)) === JSON.stringify(before), 'replaying acknowledged requests wrote something');
+    await verifyLedger(client, summary, 'after PostgreSQL crashes');
+    publishSummary(summary);
+    expect(summary.failures).toEqual([]);
+  });
+});
