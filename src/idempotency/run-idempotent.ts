@@ -47,11 +47,18 @@ export async function inTransaction<T>(db: Db, work: (trx: Tx) => Promise<T>): P
  * that key. A malformed request (400) and a server error (5xx) store nothing: the key stays
  * unused, and a corrected retry under it runs.
  */
+/** The column's limit (idempotency_keys.key). */
+export const MAX_KEY_LENGTH = 255;
+
 export async function runIdempotent(
   db: Db,
   options: { programId: string; key: string; hash: string; waitMs: number; instance?: string },
   work: (trx: Tx) => Promise<{ status: number; body: unknown }>,
 ): Promise<Outcome> {
+  // Every route reaches here, whether or not its schema declares the header: check it once.
+  if (options.key.length > MAX_KEY_LENGTH) {
+    throw new ProblemError('validation_failed', `Idempotency-Key must be at most ${MAX_KEY_LENGTH} characters`, { field: 'idempotency-key' });
+  }
   try {
     return await inTransaction(db, async (trx) => {
       await repo.lockKey(trx, options.programId, options.key, options.waitMs);

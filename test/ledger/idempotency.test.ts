@@ -98,6 +98,18 @@ describe('idempotency of ledger mutations', async () => {
     expect((await k.balance(m.id)).available).toBe(100);
   });
 
+  it('an over-long key is a 400 on every mutating route, whatever its schema declares; nothing is written', async () => {
+    const m = await t.member();
+    const long = 'k'.repeat(256);
+    const earn = await send(`/v1/members/${m.id}/earn`, { amount: 5, pendingUntil: null }, long);
+    expect(earn.status).toBe(400);
+    expect(JSON.parse(earn.payload).code).toBe('validation_failed');
+    const del = await t.app.inject({ method: 'DELETE', url: '/v1/message-templates/welcome/en', headers: { authorization: `Bearer ${t.program.key}`, 'idempotency-key': long } });
+    expect(del.statusCode).toBe(400);
+    expect(await earnOperations(m.id)).toBe(0);
+    expect((await send(`/v1/members/${m.id}/earn`, { amount: 5, pendingUntil: null }, 'k'.repeat(255))).status).toBe(201);
+  });
+
   it('keys are scoped to the program: one key in two programs has two effects', async () => {
     const other = await t.newProgram();
     const [a, b] = [await t.member(), await t.member({}, other)];
