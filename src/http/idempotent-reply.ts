@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Tx } from '../db/database.ts';
-import { requestHash, runIdempotent } from '../idempotency/run-idempotent.ts';
+import { inTransaction, requestHash, runIdempotent } from '../idempotency/run-idempotent.ts';
 import { ProblemError } from './error-codes.ts';
 import { principalOf } from './principal.ts';
 
@@ -21,7 +21,7 @@ export async function replyIdempotent(
     if (options.required) {
       throw new ProblemError('idempotency_key_required', 'send an Idempotency-Key header (e.g. a UUID) so that a retry has exactly one effect');
     }
-    const body = await db.transaction().execute(work);
+    const body = await inTransaction(db, work);
     return reply.code(options.status).send(body);
   }
   const hash = requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body);

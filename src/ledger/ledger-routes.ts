@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { databaseNow, type Tx } from '../db/database.ts';
-import { ProblemError } from '../http/error-codes.ts';
+import { replyIdempotent } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { Amount, CursorQuery, IdempotencyHeaders, Metadata, Nullable, Page, problems, ReferenceSchema, SignedAmount, Timestamp, Uuid, WalletCode } from '../http/schemas.ts';
-import { inTransaction, requestHash, runIdempotent } from '../idempotency/run-idempotent.ts';
+import { inTransaction } from '../idempotency/run-idempotent.ts';
 import * as ledger from './ledger-operations.ts';
 import type { LedgerContext } from './ledger-operations.ts';
 import * as reads from './ledger-reads.ts';
@@ -72,18 +72,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /** Every ledger mutation: authenticated, idempotent by key, one transaction. */
   async function mutate(request: FastifyRequest, reply: FastifyReply, status: number, work: Work) {
     const p = principalOf(request);
-    const key = request.headers['idempotency-key'];
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new ProblemError('idempotency_key_required', 'send an Idempotency-Key header (e.g. a UUID) so that a retry has exactly one effect');
-    }
-    const hash = requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body);
-    const outcome = await runIdempotent(db, { programId: p.programId, key, hash, waitMs: config.idempotencyWaitMs, instance: request.url }, async (trx) => ({
-      status,
-      body: await work(await context(trx, p.programId, p.actor)),
-    }));
-    if (outcome.replayed) reply.header('idempotent-replayed', 'true');
-    if (outcome.status >= 400) reply.type('application/problem+json');
-    return reply.code(outcome.status).send(outcome.body);
+    return replyIdempotent(request, reply, { status, required: true }, async (trx) => work(await context(trx, p.programId, p.actor)));
   }
 
   async function read<T>(request: FastifyRequest, work: (ctx: LedgerContext) => Promise<T>): Promise<T> {

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { databaseNow, type Tx } from '../db/database.ts';
-import { ProblemError } from '../http/error-codes.ts';
+import { replyIdempotent } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
-import { inTransaction, requestHash, runIdempotent } from '../idempotency/run-idempotent.ts';
+import { inTransaction } from '../idempotency/run-idempotent.ts';
 import type { LedgerContext } from '../ledger/ledger-operations.ts';
 import { programForContext } from './reward-repository.ts';
 
@@ -18,18 +18,7 @@ export function rewardHttp(app: FastifyInstance) {
   /** A mutation that moves points or stock: Idempotency-Key required, one transaction, replayed on retry. */
   async function mutate(request: FastifyRequest, reply: FastifyReply, status: number, work: (ctx: LedgerContext) => Promise<unknown>) {
     const p = principalOf(request);
-    const key = request.headers['idempotency-key'];
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new ProblemError('idempotency_key_required', 'send an Idempotency-Key header (e.g. a UUID) so that a retry has exactly one effect');
-    }
-    const hash = requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body);
-    const outcome = await runIdempotent(db, { programId: p.programId, key, hash, waitMs: config.idempotencyWaitMs, instance: request.url }, async (trx) => ({
-      status,
-      body: await work(await context(trx, p.programId, p.actor)),
-    }));
-    if (outcome.replayed) reply.header('idempotent-replayed', 'true');
-    if (outcome.status >= 400) reply.type('application/problem+json');
-    return reply.code(outcome.status).send(outcome.body);
+    return replyIdempotent(request, reply, { status, required: true }, async (trx) => work(await context(trx, p.programId, p.actor)));
   }
 
   /** A catalog edit or a read: one transaction, no key needed. */

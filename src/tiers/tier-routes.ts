@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { databaseNow } from '../db/database.ts';
-import { ProblemError } from '../http/error-codes.ts';
+import { replyIdempotent } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { CursorQuery, IdempotencyHeaders, Nullable, Page, problems, ReferenceSchema, SignedAmount, Timestamp, Uuid, WalletCode } from '../http/schemas.ts';
-import { inTransaction, requestHash, runIdempotent } from '../idempotency/run-idempotent.ts';
+import { inTransaction } from '../idempotency/run-idempotent.ts';
 import * as ops from './tier-operations.ts';
 import type { TierContext } from './tier-operations.ts';
 import type { TierChange } from './tier-repository.ts';
@@ -172,18 +172,7 @@ export const tierRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /** Mutations of a member's tier: authenticated, idempotent by key, one transaction. */
   async function mutate(request: FastifyRequest, reply: FastifyReply, status: number, work: (ctx: TierContext) => Promise<unknown>) {
     const p = principalOf(request);
-    const key = request.headers['idempotency-key'];
-    if (typeof key !== 'string' || key.length === 0) {
-      throw new ProblemError('idempotency_key_required', 'send an Idempotency-Key header (e.g. a UUID) so that a retry has exactly one effect');
-    }
-    const hash = requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body);
-    const outcome = await runIdempotent(db, { programId: p.programId, key, hash, waitMs: config.idempotencyWaitMs, instance: request.url }, async (trx) => ({
-      status,
-      body: await work(await ops.tierContext(trx, p.programId, clock?.(), p.actor)),
-    }));
-    if (outcome.replayed) reply.header('idempotent-replayed', 'true');
-    if (outcome.status >= 400) reply.type('application/problem+json');
-    return reply.code(outcome.status).send(outcome.body);
+    return replyIdempotent(request, reply, { status, required: true }, async (trx) => work(await ops.tierContext(trx, p.programId, clock?.(), p.actor)));
   }
 
   /** Ladder edits are whole-document replacements: naturally idempotent, no key needed. */
