@@ -17,6 +17,7 @@ import { createDatabase, databaseNow } from '../src/db/database.ts';
 import { runDueMaintenance } from '../src/ledger/ledger-maintenance.ts';
 import { exportMembers } from '../src/imports/member-export.ts';
 import { createProgram } from '../src/programs/program-operations.ts';
+import { rawBulkInsert } from './lib/bulk-reference.ts';
 import { benchProgram, importFile, writeMemberCsv } from './lib/fixtures.ts';
 import { HttpClient } from './lib/http-client.ts';
 import { startLaurel } from './lib/laurel-process.ts';
@@ -125,9 +126,23 @@ async function httpPhases(adminUrl: string, tmp: string) {
 
 async function bulkPhases(adminUrl: string, tmp: string) {
   const file = path.join(tmp, 'bulk.csv');
-  const runs: { importSeconds: number; expireSeconds: number; lotsExpired: number; exportSeconds: number; tierSeconds?: number; tierMembers?: number }[] = [];
+  const runs: { importSeconds: number; rawSeconds: number; rawForeignKeyChecks: boolean; expireSeconds: number; lotsExpired: number; exportSeconds: number; tierSeconds?: number; tierMembers?: number }[] = [];
   const tierBench = existsSync(path.join(ROOT, 'src/tiers/tier-bench.ts')) ? (await import(pathToFileURL(path.join(ROOT, 'src/tiers/tier-bench.ts')).href)) : undefined;
   for (let run = 1; run <= BULK_RUNS; run++) {
+    // The reference first, on a fresh database of its own: the same rows written by PostgreSQL alone.
+    const refName = `laurel_bench_bulk_ref_${run}`;
+    const refUrl = await freshDatabase(adminUrl, refName);
+    const refDb = createDatabase(refUrl, 2);
+    let raw: { seconds: number; foreignKeyChecks: boolean };
+    try {
+      const { program: refProgram } = await createProgram(refDb.db, { name: 'bulk reference', currency: 'USD', timeZone: 'America/New_York' });
+      log(`bulk run ${run}/${BULK_RUNS}: reference — the same rows by INSERT … SELECT generate_series…`);
+      raw = await rawBulkInsert(refUrl, refProgram.id, BULK_ROWS);
+      log(`bulk run ${run}/${BULK_RUNS}: reference written in ${raw.seconds.toFixed(1)} s`);
+    } finally {
+      await refDb.close();
+      await dropDatabase(adminUrl, refName);
+    }
     const name = `laurel_bench_bulk_${run}`;
     const url = await freshDatabase(adminUrl, name);
     const database = createDatabase(url, 4);
@@ -153,7 +168,7 @@ async function bulkPhases(adminUrl: string, tmp: string) {
       const expireSeconds = (performance.now() - t) / 1000;
       if (expired.lotsExpired !== BULK_ROWS) throw new Error(`expected ${BULK_ROWS} lots to expire, got ${JSON.stringify(expired)}`);
       log(`bulk run ${run}/${BULK_RUNS}: expired ${fmt(expired.lotsExpired)} lots in ${expireSeconds.toFixed(1)} s`);
-      const entry: (typeof runs)[number] = { importSeconds, expireSeconds, lotsExpired: expired.lotsExpired, exportSeconds };
+      const entry: (typeof runs)[number] = { importSeconds, rawSeconds: raw.seconds, rawForeignKeyChecks: raw.foreignKeyChecks, expireSeconds, lotsExpired: expired.lotsExpired, exportSeconds };
       if (tierBench) {
         log(`bulk run ${run}/${BULK_RUNS}: tier review of ${fmt(BULK_ROWS)} members (src/tiers/tier-bench.ts)…`);
         const tiers = await tierBench.benchTierReview(database.db, BULK_ROWS, { log: (line: string) => log(`  ${line}`) });
@@ -170,6 +185,8 @@ async function bulkPhases(adminUrl: string, tmp: string) {
   const at1M = { text: '< 60 s at 1M', ok: (m: number) => m * (1_000_000 / BULK_ROWS) < 60 };
   figure(`import ${fmt(BULK_ROWS)} members with opening balances`, runs.map((r) => r.importSeconds), 's', at1M);
   figure('  rows/s', runs.map((r) => BULK_ROWS / r.importSeconds), 'rows/s');
+  figure('  reference: the same rows by INSERT … SELECT generate_series', runs.map((r) => r.rawSeconds), 's');
+  figure('  ratio reference / import (same run)', runs.map((r) => r.rawSeconds / r.importSeconds), '×');
   figure(`expire ${fmt(BULK_ROWS)} lots (maintenance)`, runs.map((r) => r.expireSeconds), 's', at1M);
   figure('  lots/s', runs.map((r) => r.lotsExpired / r.expireSeconds), 'lots/s');
   if (tierBench) {

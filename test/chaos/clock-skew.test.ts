@@ -36,9 +36,9 @@ describe('application clock skewed against the database clock', async () => {
       summary.acknowledged++;
       return res.json();
     };
-    // The skew is live: the skewed server's own Date header runs three days ahead.
-    const served = await clients[1]!.request({ method: 'GET', path: '/health' });
-    const lead = Date.parse(String(served.headers.date)) - Date.now();
+    // The skew is live: the skewed server's own clock (the import report's startedAt) runs three days ahead.
+    const served = await clients[1]!.request({ method: 'POST', path: '/v1/imports/members?dryRun=true', body: 'customer_id\n', headers: { 'content-type': 'text/csv' } });
+    const lead = Date.parse(served.json().startedAt) - Date.now();
     check(summary, lead > SKEW_MS - 60_000, `the skewed server's clock is only ${lead} ms ahead`);
     const t0 = (await databaseNow(db.db)).getTime();
     const at = (s: number) => new Date(t0 + s * 1000).toISOString();

@@ -134,7 +134,10 @@ describe('hostile input on every route', async () => {
           const qs = new URLSearchParams(q as Record<string, string>).toString();
           const res = await inject(summary, key, { method: op.method, url: `${url}${qs ? `?${qs}` : ''}`, text: payload?.text, type: payload?.type, headers: ik ? { 'idempotency-key': ik } : {} });
           summary.invariantChecks++;
-          if (res.statusCode >= 500) summary.failures.push(`${op.method} ${op.path} → ${res.statusCode}: ${res.body.slice(0, 300)} (url ${url.slice(0, 200)})`);
+          if (res.statusCode >= 500) {
+            const sent = { url: `${url}${qs ? `?${qs}` : ''}`.slice(0, 200), idempotencyKey: ik && ik.length > 40 ? `${ik.slice(0, 20)}… (${ik.length} chars)` : ik, contentType: payload?.type, body: payload?.text.slice(0, 80) };
+            summary.failures.push(`${op.method} ${op.path} → ${res.statusCode} for ${JSON.stringify(sent)}`);
+          }
           return res.statusCode < 500;
         }),
         { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
