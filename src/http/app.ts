@@ -22,6 +22,7 @@ import { lifecycleRoutes } from '../notifications/lifecycle-routes.ts';
 import { unsubscribeRoutes } from '../notifications/unsubscribe-routes.ts';
 import { createAuthenticator } from './auth.ts';
 import { ProblemError, problemBody } from './error-codes.ts';
+import { faultMessage, inspectInput, nulLine } from './input-guard.ts';
 import { ProblemSchema } from './schemas.ts';
 
 export interface AppDeps {
@@ -121,6 +122,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
 
   app.addSchema(ProblemSchema);
+  app.addHook('preValidation', async (request) => {
+    if (typeof request.body === 'string') {
+      const line = nulLine(request.body);
+      if (line !== null) throw new ProblemError('validation_failed', `the body contains the NUL character (U+0000) on line ${line}`, { field: 'body', line });
+    }
+    const fault = inspectInput(request.params, 'params') ?? inspectInput(request.query, 'querystring')
+      ?? (typeof request.body === 'string' ? null : inspectInput(request.body, 'body'));
+    if (fault) throw new ProblemError('validation_failed', faultMessage(fault), { field: fault.at });
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -1,6 +1,7 @@
 import { zonedMidnight } from '../ledger/expiry-policy.ts';
 import type { RowError } from './member-rows.ts';
 import { DEFAULT_WALLET } from './member-rows.ts';
+import { faultMessage, inspectInput } from '../http/input-guard.ts';
 
 /** One line of a bulk adjustment file: who, how many points (signed), why. Pure. */
 export interface AdjustmentRow {
@@ -54,6 +55,8 @@ export function rawAdjustmentFromJson(line: number, text: string): RawAdjustment
   } catch (error) {
     return { line, code: 'invalid_json', message: `not valid JSON: ${(error as Error).message}` };
   }
+  const fault = inspectInput(value, '');
+  if (fault) return { line, code: 'validation_failed', field: fault.at.slice(1), message: faultMessage({ ...fault, at: fault.at.slice(1) }) };
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { line, code: 'validation_failed', message: 'each line must be a JSON object' };
   const values: RawAdjustment['values'] = {};
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {

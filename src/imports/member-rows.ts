@@ -3,6 +3,7 @@ import type { ExpiryKind } from '../db/schema.ts';
 import { ProblemError } from '../http/error-codes.ts';
 import { expiresAt as policyExpiry, zonedMidnight } from '../ledger/expiry-policy.ts';
 import { normalizePhone } from '../members/phone.ts';
+import { faultMessage, inspectInput } from '../http/input-guard.ts';
 
 /**
  * One line of a member import, from CSV or NDJSON, checked on its own (the file-wide and
@@ -156,6 +157,8 @@ export function rawFromJson(line: number, text: string): RawMember | RowError {
   } catch (error) {
     return { line, code: 'invalid_json', message: `not valid JSON: ${(error as Error).message}` };
   }
+  const fault = inspectInput(value, '');
+  if (fault) return { line, code: 'validation_failed', field: fault.at.slice(1), message: faultMessage({ ...fault, at: fault.at.slice(1) }) };
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { line, code: 'validation_failed', message: 'each line must be a JSON object' };
   const object = value as Record<string, unknown>;
   for (const key of Object.keys(object)) {

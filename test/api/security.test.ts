@@ -95,3 +95,50 @@ describe('rate limiting', async () => {
     expect((await t.call('GET', '/v1/program', { key: other.key })).status).toBe(200);
   });
 });
+
+describe('text PostgreSQL cannot hold, and hostile nesting (found by the fuzzer)', async () => {
+  const t = await setupTestApp();
+
+  it('answers U+0000 anywhere in params, query or body with a 400 naming where, and writes nothing', async () => {
+    const member = await t.member();
+    const before = (await t.call('GET', '/v1/members?limit=200')).body.data.length;
+    expectProblem(await t.call('POST', '/v1/members', { body: { customerId: 'a\u0000b' } }), 400, 'validation_failed');
+    const inKey = await t.call('POST', '/v1/members', { body: { customerId: 'nul-key', attributes: { 'k\u0000': 1 } } });
+    expectProblem(inKey, 400, 'validation_failed');
+    expect(inKey.body.field).toBe('body/attributes/k\\u0000');
+    const inQuery = await t.call('GET', '/v1/members/lookup?customerId=a%00b');
+    expectProblem(inQuery, 400, 'validation_failed');
+    expect(inQuery.body.field).toBe('querystring/customerId');
+    const inPath = await t.call('DELETE', '/v1/message-templates/%00/en');
+    expectProblem(inPath, 400, 'validation_failed');
+    expect(inPath.body.field).toBe('params/kind');
+    const earnNul = await t.call('POST', `/v1/members/${member.id}/earn`, { body: { amount: 5, description: 'x\u0000' } });
+    expectProblem(earnNul, 400, 'validation_failed');
+    const csv = await t.call('POST', '/v1/imports/members', { body: 'customer_id,balance\nok-1,5\nbad\u0000,5\n', headers: { 'content-type': 'text/csv' } });
+    expectProblem(csv, 400, 'validation_failed');
+    expect(csv.body.line).toBe(3);
+    expect((await t.call('GET', '/v1/members?limit=200')).body.data.length).toBe(before);
+    expect((await t.call('GET', `/v1/members/${member.id}/balances/points`)).body.available).toBe(0);
+  });
+
+  it('reports an escaped U+0000 in an NDJSON line as that row’s error', async () => {
+    const body = `{"customerId":"nd-ok","balance":3}\n{"customerId":"nd-bad\\u0000","balance":3}\n`;
+    const res = await t.call('POST', '/v1/imports/members', { body, headers: { 'content-type': 'application/x-ndjson' } });
+    expectProblem(res, 422, 'import_rejected');
+    expect(res.body.report.errors).toEqual([{ line: 2, code: 'validation_failed', field: 'customerId', message: 'customerId contains the NUL character (U+0000), which text cannot hold' }]);
+    expect((await t.call('GET', '/v1/members/lookup?customerId=nd-ok')).status).toBe(404);
+    const skipping = await t.call('POST', '/v1/imports/members?onInvalid=skip', { body, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(skipping.status, JSON.stringify(skipping.body)).toBeLessThan(300);
+    expect((await t.call('GET', '/v1/members/lookup?customerId=nd-ok')).status).toBe(200);
+  });
+
+  it('refuses JSON nested deeper than 32 levels with a 400, on routes with and without a body schema', async () => {
+    const member = await t.member();
+    const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+    expectProblem(await t.call('POST', `/v1/members/${member.id}/threshold-notes`, { body: deep }), 400, 'validation_failed');
+    let attributes: unknown = 'leaf';
+    for (let i = 0; i < 40; i++) attributes = { k: attributes };
+    expectProblem(await t.call('POST', '/v1/members', { body: { customerId: 'deep', attributes } }), 400, 'validation_failed');
+    expect((await t.call('GET', '/v1/members/lookup?customerId=deep')).status).toBe(404);
+  });
+});
