@@ -47,7 +47,8 @@ export function orderPaid(runId: string): Workload {
     request: (program, worker, n) => ({
       method: 'POST', path: '/v1/orders/events',
       body: {
-        orderId: `bench-${runId}-${worker}-${n}`, eventId: 'paid', type: 'paid', occurredAt: new Date().toISOString(),
+        // A new order every time, across runs and warm-up (a reused id with other content is a 409).
+        orderId: `bench-${runId}-${worker}-${randomUUID()}`, eventId: 'paid', type: 'paid', occurredAt: new Date().toISOString(),
         order: {
           currency: 'USD', customer: { memberId: pick(program.members).id },
           lines: [{ id: 'l1', sku: 'SKU-1', quantity: 1 + (n % 3), unitPriceMinor: 1999 }, { id: 'l2', sku: 'SKU-2', quantity: 1, unitPriceMinor: 4500 }],
