@@ -4,11 +4,15 @@ import type { Executor, Tx } from '../db/database.ts';
 /**
  * Holds the key's advisory lock until the transaction ends. A concurrent duplicate waits at most
  * `waitMs` for the first request to finish (then replays its response) before giving up with
- * lock_not_available (55P03).
+ * lock_not_available (55P03). The lock is nearly always free: one try first, and the timed
+ * wait (three statements) only when another request holds it.
  */
 export async function lockKey(trx: Tx, programId: string, key: string, waitMs: number): Promise<void> {
+  const lockName = `${programId}:${key}`;
+  const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${lockName}, 0)) as locked`.execute(trx);
+  if (rows[0]?.locked) return;
   await sql.raw(`set local lock_timeout = ${Math.max(1, Math.floor(waitMs))}`).execute(trx);
-  await sql`select pg_advisory_xact_lock(hashtextextended(${programId + ':' + key}, 0))`.execute(trx);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${lockName}, 0))`.execute(trx);
   await sql.raw('set local lock_timeout = 0').execute(trx);
 }
 
@@ -24,14 +28,6 @@ export async function saveKey(trx: Tx, values: { program_id: string; key: string
     .returning('response_body')
     .executeTakeFirstOrThrow();
   return row.response_body;
-}
-
-export async function savepoint(trx: Tx, name: string) {
-  await sql.raw(`savepoint ${name}`).execute(trx);
-}
-
-export async function rollbackTo(trx: Tx, name: string) {
-  await sql.raw(`rollback to savepoint ${name}`).execute(trx);
 }
 
 export async function deleteKeysBefore(db: Executor, before: Date) {

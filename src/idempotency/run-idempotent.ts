@@ -40,16 +40,45 @@ export async function inTransaction<T>(db: Db, work: (trx: Tx) => Promise<T>): P
   }
 }
 
+/** The column's limit (idempotency_keys.key). */
+export const MAX_KEY_LENGTH = 255;
+
+/** A business refusal (404, 409, 422) out of the work: rolls its transaction back, then is stored. */
+class BusinessRefusal extends Error {
+  constructor(readonly problem: ProblemError) {
+    super(problem.message);
+  }
+}
+
+type KeyOptions = { programId: string; key: string; hash: string; waitMs: number };
+
+/** Takes the key's lock; the stored answer when the key was used before (or a refusal if for another request). */
+async function lockAndReplay(trx: Tx, options: KeyOptions): Promise<Outcome | undefined> {
+  await repo.lockKey(trx, options.programId, options.key, options.waitMs);
+  const existing = await repo.findKey(trx, options.programId, options.key);
+  if (!existing) return undefined;
+  if (existing.request_hash !== options.hash) {
+    throw new ProblemError('idempotency_key_reused', `Idempotency-Key "${options.key}" was first used for a different request`);
+  }
+  return { status: existing.response_status, body: existing.response_body, replayed: true };
+}
+
+/** Stores the first answer: every replay is byte for byte the same. */
+async function save(trx: Tx, options: KeyOptions, result: { status: number; body: unknown }) {
+  return repo.saveKey(trx, {
+    program_id: options.programId, key: options.key, request_hash: options.hash,
+    response_status: result.status, response_body: result.body,
+  });
+}
+
 /**
  * Exactly-once execution per (program, Idempotency-Key): the effect and the stored response
  * commit in one transaction. A repeat replays the first response; a different request under the
  * same key is refused; a business failure (404, 409, 422) is stored too, so it stays failed for
- * that key. A malformed request (400) and a server error (5xx) store nothing: the key stays
+ * that key (its transaction rolls back whatever the work wrote, and a second one stores the
+ * refusal). A malformed request (400) and a server error (5xx) store nothing: the key stays
  * unused, and a corrected retry under it runs.
  */
-/** The column's limit (idempotency_keys.key). */
-export const MAX_KEY_LENGTH = 255;
-
 export async function runIdempotent(
   db: Db,
   options: { programId: string; key: string; hash: string; waitMs: number; instance?: string },
@@ -60,31 +89,26 @@ export async function runIdempotent(
     throw new ProblemError('validation_failed', `Idempotency-Key must be at most ${MAX_KEY_LENGTH} characters`, { field: 'idempotency-key' });
   }
   try {
-    return await inTransaction(db, async (trx) => {
-      await repo.lockKey(trx, options.programId, options.key, options.waitMs);
-      const existing = await repo.findKey(trx, options.programId, options.key);
-      if (existing) {
-        if (existing.request_hash !== options.hash) {
-          throw new ProblemError('idempotency_key_reused', `Idempotency-Key "${options.key}" was first used for a different request`);
+    try {
+      return await inTransaction(db, async (trx) => {
+        const replay = await lockAndReplay(trx, options);
+        if (replay) return replay;
+        let result: { status: number; body: unknown };
+        try {
+          result = await work(trx);
+        } catch (error) {
+          if (error instanceof ProblemError && error.status !== 400 && error.status < 500) throw new BusinessRefusal(error);
+          throw error;
         }
-        return { status: existing.response_status, body: existing.response_body, replayed: true };
-      }
-      await repo.savepoint(trx, 'idempotent_work');
-      let result: { status: number; body: unknown };
-      try {
-        result = await work(trx);
-      } catch (error) {
-        if (!(error instanceof ProblemError) || error.status === 400 || error.status >= 500) throw error;
-        await repo.rollbackTo(trx, 'idempotent_work');
-        result = { status: error.status, body: problemBody(error, options.instance) };
-      }
-      // The first response is the stored one, so that every replay is byte for byte the same.
-      const body = await repo.saveKey(trx, {
-        program_id: options.programId, key: options.key, request_hash: options.hash,
-        response_status: result.status, response_body: result.body,
+        return { status: result.status, body: await save(trx, options, result), replayed: false };
       });
-      return { status: result.status, body, replayed: false };
-    });
+    } catch (error) {
+      if (!(error instanceof BusinessRefusal)) throw error;
+      // The refusal's transaction rolled back, with whatever the work had written; the refusal
+      // alone is stored now, unless a duplicate stored an answer for the key in between.
+      const result = { status: error.problem.status, body: problemBody(error.problem, options.instance) };
+      return await inTransaction(db, async (trx) => (await lockAndReplay(trx, options)) ?? { status: result.status, body: await save(trx, options, result), replayed: false });
+    }
   } catch (error) {
     if ((error as { code?: string }).code === '55P03') {
       throw new ProblemError('idempotency_key_in_use', `a request with Idempotency-Key "${options.key}" is still running; retry later`);
