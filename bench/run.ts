@@ -24,7 +24,7 @@ import { startLaurel } from './lib/laurel-process.ts';
 import type { LoadResult } from './lib/load.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
 import { median, round } from './lib/stats.ts';
-import { balanceRead, directEarn, earnWorkload, rawLedgerWrites, runWorkload } from './lib/workloads.ts';
+import { balanceRead, directEarn, earnWorkload, healthRead, rawLedgerWrites, runWorkload } from './lib/workloads.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -78,7 +78,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
       // the process is gone; the phase will fail on its own
     }
   }, 250);
-  const results: Record<string, LoadResult[]> = { raw: [], reads: [] };
+  const results: Record<string, LoadResult[]> = { raw: [], reads: [], health: [] };
   try {
     for (const w of workloads) {
       await w.prepare?.(client, program);
@@ -98,6 +98,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
       }
       log(`run ${run}/${RUNS}: balance reads, ${SECONDS} s…`);
       results.reads!.push(await runWorkload(client, program, balanceRead, phase));
+      log(`run ${run}/${RUNS}: reference for reads, GET /health, ${SECONDS} s…`);
+      results.health!.push(await runWorkload(client, program, healthRead, phase));
     }
   } finally {
     clearInterval(sampler);
@@ -120,6 +122,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
   }
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', { text: '≥ 10,000/s', ok: (m) => m >= 10_000 });
   figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');
+  figure('  reference: GET /health (HTTP + select 1), same server', results.health!.map((r) => r.perSecond), 'reads/s');
+  figure('  ratio to the reference (same run)', results.reads!.map((r, i) => r.perSecond / results.health![i]!.perSecond), '×');
   figure('peak RSS of the Laurel process under load', [memory.peakRssBytes / 1_048_576], 'MiB', { text: '< 300 MiB', ok: (m) => m < 300 }, `RSS sampled every 250 ms: max ${fmt(Math.max(...rssSamples) / 1_048_576)} MiB`);
   details.http = { workloads: workloads.map((w) => ({ name: w.name, description: w.description })), results, memory, rssSamplesMiB: rssSamples.map((s) => round(s / 1_048_576)) };
 }

@@ -65,6 +65,14 @@ export const balanceRead: Workload = {
   request: (program) => ({ method: 'GET', path: `/v1/members/${pick(program.members).id}/balances/points` }),
 };
 
+/** The floor of any read: one HTTP round trip and one trivial query (`select 1`), on the same server. */
+export const healthRead: Workload = {
+  name: 'health',
+  description: 'GET /health (HTTP + select 1): the reference for reads',
+  ok: 200,
+  request: () => ({ method: 'GET', path: '/health' }),
+};
+
 /** The order-paid path when the orders module is there, else the direct earn. */
 export function earnWorkload(runId: string): Workload {
   return existsSync(path.join(ROOT, 'src/orders/order-routes.ts')) ? orderPaid(runId) : directEarn;

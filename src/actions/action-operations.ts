@@ -3,7 +3,7 @@ import { ProblemError } from '../http/error-codes.ts';
 import type { LedgerContext, Reference } from '../ledger/ledger-operations.ts';
 import type { MemberRow } from '../members/member-repository.ts';
 import { findMemberRow } from '../members/member-repository.ts';
-import { lockMember, programForOrders } from '../orders/order-repository.ts';
+import { lockMember } from '../orders/order-repository.ts';
 import { settleComponent, vestingDate } from '../rules/award-ledger.ts';
 import * as awardRepo from '../rules/award-repository.ts';
 import type { CompiledRule } from '../rules/compile-rule.ts';
@@ -15,6 +15,7 @@ import { settleProgress } from '../rules/progress-operations.ts';
 import { actionTypes, rulesInForce, walletDefaults } from '../rules/rule-operations.ts';
 import * as ruleRepo from '../rules/rule-repository.ts';
 import * as repo from './action-repository.ts';
+import { programDetails } from '../ledger/ledger-context.ts';
 
 export interface ActionInput {
   memberId: string;
@@ -72,7 +73,7 @@ async function awardAction(
   ctx: LedgerContext, member: MemberRow, rules: CompiledRule[],
   input: { type: string; quantity: number; occurredAt: Date; reference: Reference | null; attributes: Record<string, unknown> },
 ) {
-  const program = await programForOrders(ctx.trx, ctx.program.id);
+  const program = await programDetails(ctx);
   const wallets = await walletDefaults(ctx.trx, ctx.program.id);
   const usage = await usageFor(ctx, member.id, rules, input.type, input.occurredAt);
   const evaluation = evaluateAction({ type: input.type, quantity: input.quantity, occurredAt: input.occurredAt }, {

@@ -16,7 +16,11 @@ const DAY_MS = 86_400_000;
 
 export interface LedgerContext {
   trx: Tx;
-  program: { id: string; time_zone: string; reversal_policy: 'allow_negative' | 'take_remaining' };
+  program: {
+    id: string; time_zone: string; reversal_policy: 'allow_negative' | 'take_remaining';
+    /** Loaded with the request's context (openLedgerContext); absent in contexts built by jobs. */
+    currency?: string; currency_exponent?: number; settings?: unknown;
+  };
   now: Date;
   actor: string;
 }
@@ -81,15 +85,34 @@ async function memberOf(ctx: LedgerContext, memberId: string, requireActive: boo
 }
 
 async function open(ctx: LedgerContext, memberId: string, wallet: Wallet): Promise<Open> {
-  let st = await repo.lockMemberWallet(ctx.trx, memberId, wallet.id);
+  let st = await repo.lockMemberWallet(ctx.trx, memberId, wallet.id, ctx.now);
   if (!st) {
     await repo.ensureMemberWallet(ctx.trx, ctx.program.id, memberId, wallet.id);
-    st = await repo.lockMemberWallet(ctx.trx, memberId, wallet.id);
+    st = await repo.lockMemberWallet(ctx.trx, memberId, wallet.id, ctx.now);
   }
   invariant(st, 'member wallet exists after ensure');
+  return settled(ctx, wallet, st);
+}
+
+async function settled(ctx: LedgerContext, wallet: Wallet, st: MemberWalletState): Promise<Open> {
   const o: Open = { wallet, st, accounts: await accountsOf(ctx.trx, wallet.id), deltas: new Map(), counters: {}, activity: false, expiredOnOpen: { lots: 0, points: 0 } };
-  o.expiredOnOpen = await settleDue(ctx, o);
+  if (st.due) o.expiredOnOpen = await settleDue(ctx, o);
   return o;
+}
+
+/**
+ * walletByCode + memberOf + open in two statements when the member already has the wallet (the
+ * common case); otherwise the slow path, whose checks give the documented error order.
+ */
+async function openByCode(ctx: LedgerContext, memberId: string, walletCode: string, requireActive: boolean): Promise<Open> {
+  const fast = await repo.lockMemberWalletByCode(ctx.trx, ctx.program.id, memberId, walletCode, ctx.now);
+  if (fast) {
+    if (requireActive && fast.status !== 'active') throw new ProblemError('member_blocked', `member ${memberId} is blocked`, { memberId });
+    return settled(ctx, fast.wallet, fast.state);
+  }
+  const wallet = await walletByCode(ctx, walletCode);
+  await memberOf(ctx, memberId, requireActive);
+  return open(ctx, memberId, wallet);
 }
 
 function bucketOf(o: Open, accountId: number): 'available' | 'pending' | 'reserved' | undefined {
@@ -107,7 +130,7 @@ function count(o: Open, column: repo.CounterColumn, amount: number) {
 async function entry(
   ctx: LedgerContext,
   o: Open,
-  e: { kind: EntryKind; operationId: string | null; amount: number; debit: number; credit: number; lot?: LotRow; lotDelta?: number; memberId?: string },
+  e: { kind: EntryKind; operationId: string | null; amount: number; debit: number; credit: number; lot?: LotRow; lotDelta?: number; memberId?: string; lotInserted?: boolean },
 ) {
   invariant(Number.isSafeInteger(e.amount) && e.amount > 0, `entry amount ${e.amount} is a positive safe integer`);
   await repo.insertEntry(ctx.trx, {
@@ -130,7 +153,8 @@ async function entry(
     o.deltas.set(accountId, (o.deltas.get(accountId) ?? 0) + delta);
     invariant(bucket === 'available' || o.st[bucket] >= 0, `${bucket} balance stays ≥ 0`);
   }
-  if (e.lot && e.lotDelta) {
+  // A lot inserted for this entry was written with its remaining already.
+  if (e.lot && e.lotDelta && !e.lotInserted) {
     e.lot.remaining += e.lotDelta;
     invariant(e.lot.remaining >= 0 && e.lot.remaining <= e.lot.amount, `lot ${e.lot.id} remaining within 0..amount`);
     await repo.setLotRemaining(ctx.trx, e.lot.id, e.lot.remaining);
@@ -138,10 +162,8 @@ async function entry(
 }
 
 async function flush(ctx: LedgerContext, o: Open) {
-  for (const [accountId, delta] of o.deltas) await repo.addToBalance(ctx.trx, accountId, delta);
+  await repo.applyWalletChanges(ctx.trx, o.st.id, [...o.deltas], o.counters, o.activity ? ctx.now : undefined);
   o.deltas.clear();
-  const activityAt = o.activity ? ctx.now : undefined;
-  await repo.bumpMemberWallet(ctx.trx, o.st.id, o.counters, activityAt);
   o.counters = {};
   if (o.activity && o.wallet.expiry_kind === 'inactivity') {
     await repo.refreshInactivityExpiry(ctx.trx, o.st.memberId, o.wallet.id, new Date(ctx.now.getTime() + o.wallet.expiry_count * DAY_MS));
@@ -349,9 +371,8 @@ export async function earn(ctx: LedgerContext, input: EarnInput) {
   if (input.expiresAt && input.expiresAt <= ctx.now) {
     throw new ProblemError('validation_failed', 'expiresAt must be in the future', { field: 'expiresAt' });
   }
-  const wallet = await walletByCode(ctx, input.wallet);
-  await memberOf(ctx, input.memberId, true);
-  const o = await open(ctx, input.memberId, wallet);
+  const o = await openByCode(ctx, input.memberId, input.wallet, true);
+  const { wallet } = o;
   const op = await repo.insertOperation(ctx.trx, {
     program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'earn', amount: input.amount,
     actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata,
@@ -384,15 +405,15 @@ async function createLot(
 ): Promise<LotRow> {
   const vested = !options.pendingUntil || options.pendingUntil <= ctx.now;
   const expires = options.expiresAt ?? policyExpiry({ kind: o.wallet.expiry_kind, count: o.wallet.expiry_count }, ctx.now, ctx.program.time_zone);
+  // Incoming vested points settle a negative balance (a clawback under allow_negative) first;
+  // only the rest stays in the lot.
+  const remaining = vested ? amount - Math.min(amount, Math.max(0, -o.st.available)) : amount;
   const lot = await repo.insertLot(ctx.trx, {
     program_id: ctx.program.id, wallet_id: o.wallet.id, member_id: o.st.memberId, operation_id: operationId,
-    amount, remaining: 0, vested, vests_at: vested ? null : options.pendingUntil, expires_at: expires, created_at: ctx.now,
+    amount, remaining, vested, vests_at: vested ? null : options.pendingUntil, expires_at: expires, created_at: ctx.now,
   });
-  if (vested) {
-    await creditAvailable(ctx, o, kind, operationId, lot, amount, debit);
-  } else {
-    await entry(ctx, o, { kind, operationId, amount, debit, credit: o.st.pendingAccountId, lot, lotDelta: amount });
-  }
+  const credit = vested ? o.st.availableAccountId : o.st.pendingAccountId;
+  await entry(ctx, o, { kind, operationId, amount, debit, credit, lot, lotDelta: remaining, lotInserted: true });
   return lot;
 }
 
@@ -415,9 +436,8 @@ function assertCovers(o: Open, amount: number) {
 
 export async function spend(ctx: LedgerContext, input: SpendInput) {
   assertAmount(input.amount);
-  const wallet = await walletByCode(ctx, input.wallet);
-  await memberOf(ctx, input.memberId, true);
-  const o = await open(ctx, input.memberId, wallet);
+  const o = await openByCode(ctx, input.memberId, input.wallet, true);
+  const { wallet } = o;
   assertCovers(o, input.amount);
   const op = await repo.insertOperation(ctx.trx, {
     program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'spend', amount: input.amount,
@@ -439,9 +459,8 @@ export interface ReserveInput extends SpendInput {
 
 export async function reserve(ctx: LedgerContext, input: ReserveInput) {
   assertAmount(input.amount);
-  const wallet = await walletByCode(ctx, input.wallet);
-  await memberOf(ctx, input.memberId, true);
-  const o = await open(ctx, input.memberId, wallet);
+  const o = await openByCode(ctx, input.memberId, input.wallet, true);
+  const { wallet } = o;
   assertCovers(o, input.amount);
   const op = await repo.insertOperation(ctx.trx, {
     program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'reserve', amount: input.amount,
@@ -628,9 +647,8 @@ export async function adjust(ctx: LedgerContext, input: { memberId: string; wall
   if (input.amount > 0 && input.expiresAt && input.expiresAt <= ctx.now) {
     throw new ProblemError('validation_failed', 'expiresAt must be in the future', { field: 'expiresAt' });
   }
-  const wallet = await walletByCode(ctx, input.wallet);
-  await memberOf(ctx, input.memberId, false);
-  const o = await open(ctx, input.memberId, wallet);
+  const o = await openByCode(ctx, input.memberId, input.wallet, false);
+  const { wallet } = o;
   const magnitude = Math.abs(input.amount);
   if (input.amount < 0) assertCovers(o, magnitude);
   const op = await repo.insertOperation(ctx.trx, {

@@ -1,4 +1,5 @@
 import { ProblemError } from '../http/error-codes.ts';
+import type { Executor } from '../db/database.ts';
 import { findMemberRow } from '../members/member-repository.ts';
 import { listWallets } from '../programs/program-repository.ts';
 import { settleMember, type LedgerContext } from './ledger-operations.ts';
@@ -17,37 +18,48 @@ async function settled(ctx: LedgerContext, memberId: string) {
   if (await repo.hasDueWork(ctx.trx, memberId, ctx.now)) await settleMember(ctx, memberId);
 }
 
-export async function balances(ctx: LedgerContext, memberId: string) {
-  await settled(ctx, memberId);
-  const rows = await repo.memberWalletBalances(ctx.trx, memberId);
-  const wallets = await listWallets(ctx.trx, ctx.program.id);
-  const out = [];
-  for (const wallet of wallets) {
-    const row = rows.find((r) => r.wallet_id === wallet.id);
-    const next = row ? await repo.nextExpirations(ctx.trx, memberId, wallet.id) : [];
-    out.push({
-      wallet: wallet.code,
-      unit: wallet.unit,
-      available: row?.available ?? 0,
-      pending: row?.pending ?? 0,
-      reserved: row?.reserved ?? 0,
-      lifetime: {
-        earned: row?.earned ?? 0, spent: row?.spent ?? 0, expired: row?.expired ?? 0, reversed: row?.reversed ?? 0,
-        restored: row?.restored ?? 0, adjustedIn: row?.adjusted_in ?? 0, adjustedOut: row?.adjusted_out ?? 0,
-        transferredIn: row?.transferred_in ?? 0, transferredOut: row?.transferred_out ?? 0,
-      },
-      nextExpirations: next.map((n) => ({ amount: n.amount, expiresAt: n.expires_at.toISOString() })),
-      lastActivityAt: row?.last_activity_at?.toISOString() ?? null,
-    });
-  }
-  return out;
+function balanceViews(rows: repo.WalletBalanceRow[]) {
+  return rows.filter((row) => row.wallet_code !== null).map((row) => ({
+    wallet: row.wallet_code!,
+    unit: row.unit!,
+    available: row.available ?? 0,
+    pending: row.pending ?? 0,
+    reserved: row.reserved ?? 0,
+    lifetime: {
+      earned: row.earned ?? 0, spent: row.spent ?? 0, expired: row.expired ?? 0, reversed: row.reversed ?? 0,
+      restored: row.restored ?? 0, adjustedIn: row.adjusted_in ?? 0, adjustedOut: row.adjusted_out ?? 0,
+      transferredIn: row.transferred_in ?? 0, transferredOut: row.transferred_out ?? 0,
+    },
+    nextExpirations: row.next.map(([atMs, amount]) => ({ amount, expiresAt: new Date(atMs).toISOString() })),
+    lastActivityAt: row.last_activity_at?.toISOString() ?? null,
+  }));
 }
 
-export async function balance(ctx: LedgerContext, memberId: string, walletCode: string) {
-  const all = await balances(ctx, memberId);
+export async function balances(ctx: LedgerContext, memberId: string) {
+  await settled(ctx, memberId);
+  return balanceViews(await repo.balanceSnapshot(ctx.trx, ctx.program.id, memberId, ctx.now));
+}
+
+/**
+ * The hot read: one statement, no transaction, when nothing is due for the member by `at`
+ * (the database clock when undefined). Undefined when something is due: the caller then reads
+ * through balances(), which settles first.
+ */
+export async function balancesIfSettled(db: Executor, programId: string, memberId: string, at: Date | undefined) {
+  const rows = await repo.balanceSnapshot(db, programId, memberId, at);
+  if (!rows[0]?.found) throw new ProblemError('member_not_found');
+  if (rows[0].due) return undefined;
+  return balanceViews(rows);
+}
+
+export function pickWallet<T extends { wallet: string }>(all: T[], walletCode: string): T {
   const found = all.find((b) => b.wallet === walletCode);
   if (!found) throw new ProblemError('wallet_not_found', `no wallet "${walletCode}" in this program`);
   return found;
+}
+
+export async function balance(ctx: LedgerContext, memberId: string, walletCode: string) {
+  return pickWallet(await balances(ctx, memberId), walletCode);
 }
 
 async function walletIdOf(ctx: LedgerContext, code: string) {

@@ -19,40 +19,73 @@ export interface MemberWalletState {
   pending: number;
   reserved: number;
   lastActivityAt: Date | null;
+  /** Whether anything was due by the `now` given to the lock (vesting, timeout, expiry): settle first. */
+  due: boolean;
 }
 
-/**
- * Locks the member's wallet row (the serialisation point of every ledger operation on it), then
- * reads the balances. Two statements on purpose: under READ COMMITTED a statement that waited
- * for the lock still reads every other table as of its own start, so balances read in the
- * locking statement would be those from before the previous holder committed.
- */
-export async function lockMemberWallet(trx: Tx, memberId: string, walletId: string): Promise<MemberWalletState | undefined> {
+/** Locks the member's wallet row (the serialisation point of every ledger operation on it), then reads it. */
+export async function lockMemberWallet(trx: Tx, memberId: string, walletId: string, now: Date): Promise<MemberWalletState | undefined> {
   const locked = await trx
     .selectFrom('member_wallets').select('id')
     .where('member_id', '=', memberId).where('wallet_id', '=', walletId)
     .forUpdate().executeTakeFirst();
-  if (!locked) return undefined;
+  return locked ? readLockedWallet(trx, locked.id, now) : undefined;
+}
+
+/**
+ * The fast way in for an operation that names its wallet by code: finds the member and the
+ * wallet and locks the member's wallet in one statement. Undefined when any of the three is
+ * missing; the caller then takes the slow path, which says which (in the documented order) or
+ * creates the member's wallet.
+ */
+export async function lockMemberWalletByCode(trx: Tx, programId: string, memberId: string, walletCode: string, now: Date) {
+  const { rows } = await sql<{
+    mw_id: number; status: string; id: string; code: string; unit: 'points' | 'currency';
+    expiry_kind: 'never' | 'days_after_earn' | 'end_of_month' | 'end_of_year' | 'inactivity'; expiry_count: number; pending_days: number;
+  }>`
+    select mw.id as mw_id, m.status, w.id, w.code, w.unit, w.expiry_kind, w.expiry_count, w.pending_days
+    from members m
+    join wallets w on w.program_id = m.program_id and w.code = ${walletCode}
+    join member_wallets mw on mw.member_id = m.id and mw.wallet_id = w.id
+    where m.program_id = ${programId} and m.id = ${memberId}
+    for update of mw`.execute(trx);
+  const row = rows[0];
+  if (!row) return undefined;
+  const { mw_id: mwId, status, ...wallet } = row;
+  const state = await readLockedWallet(trx, mwId, now);
+  return state ? { status, wallet, state } : undefined;
+}
+
+/**
+ * Reads a locked member wallet's balances, and whether anything is due by `now`. A statement of
+ * its own on purpose: under READ COMMITTED a statement that waited for the lock still reads every
+ * other table as of its own start, so balances read in the locking statement would be those from
+ * before the previous holder committed.
+ */
+async function readLockedWallet(trx: Tx, memberWalletId: number, now: Date): Promise<MemberWalletState | undefined> {
   const { rows } = await sql<{
     id: number; program_id: string; member_id: string; wallet_id: string;
     available_account_id: number; pending_account_id: number; reserved_account_id: number;
-    last_activity_at: Date | null; available: number; pending: number; reserved: number;
+    last_activity_at: Date | null; available: number; pending: number; reserved: number; due: boolean;
   }>`
     select mw.id, mw.program_id, mw.member_id, mw.wallet_id, mw.available_account_id, mw.pending_account_id,
            mw.reserved_account_id, mw.last_activity_at,
-           a.balance as available, p.balance as pending, r.balance as reserved
+           a.balance as available, p.balance as pending, r.balance as reserved,
+           exists (select 1 from lots l where l.member_id = mw.member_id and l.wallet_id = mw.wallet_id and not l.vested and l.vests_at <= ${now})
+           or exists (select 1 from reservations x where x.member_id = mw.member_id and x.wallet_id = mw.wallet_id and x.status = 'pending' and x.expires_at <= ${now})
+           or exists (select 1 from lots l where l.member_id = mw.member_id and l.wallet_id = mw.wallet_id and l.remaining > 0 and l.expires_at <= ${now}) as due
     from member_wallets mw
     join accounts a on a.id = mw.available_account_id
     join accounts p on p.id = mw.pending_account_id
     join accounts r on r.id = mw.reserved_account_id
-    where mw.id = ${locked.id}`.execute(trx);
+    where mw.id = ${memberWalletId}`.execute(trx);
   const row = rows[0];
   if (!row) return undefined;
   return {
     id: row.id, programId: row.program_id, memberId: row.member_id, walletId: row.wallet_id,
     availableAccountId: row.available_account_id, pendingAccountId: row.pending_account_id,
     reservedAccountId: row.reserved_account_id, available: row.available, pending: row.pending,
-    reserved: row.reserved, lastActivityAt: row.last_activity_at,
+    reserved: row.reserved, lastActivityAt: row.last_activity_at, due: row.due,
   };
 }
 
@@ -137,6 +170,34 @@ export async function insertEntry(
   },
 ) {
   return trx.insertInto('entries').values(values).returning(['id']).executeTakeFirstOrThrow();
+}
+
+/**
+ * One statement for what an operation changed on a member's wallet: the cached balances of its
+ * accounts, and its counters and last activity.
+ */
+export async function applyWalletChanges(
+  trx: Tx, memberWalletId: number, deltas: [accountId: number, delta: number][], counters: Partial<Record<CounterColumn, number>>, activityAt?: Date,
+) {
+  const moves = deltas.filter(([, d]) => d !== 0);
+  const set: ReturnType<typeof sql>[] = [];
+  for (const [column, amount] of Object.entries(counters)) {
+    if (amount) set.push(sql`${sql.ref(column)} = ${sql.ref(column)} + ${amount}`);
+  }
+  if (activityAt) set.push(sql`last_activity_at = ${activityAt}`);
+  if (moves.length === 0 && set.length === 0) return;
+  if (moves.length === 0) {
+    await sql`update member_wallets set ${sql.join(set)} where id = ${memberWalletId}`.execute(trx);
+    return;
+  }
+  const values = sql.join(moves.map(([id, d]) => sql`(${id}::bigint, ${d}::bigint)`));
+  if (set.length === 0) {
+    await sql`update accounts a set balance = a.balance + v.delta from (values ${values}) v(id, delta) where a.id = v.id`.execute(trx);
+    return;
+  }
+  await sql`
+    with moved as (update accounts a set balance = a.balance + v.delta from (values ${values}) v(id, delta) where a.id = v.id returning a.id)
+    update member_wallets set ${sql.join(set)} where id = ${memberWalletId}`.execute(trx);
 }
 
 export async function addToBalance(trx: Tx, accountId: number, delta: number) {
@@ -338,6 +399,53 @@ export async function nextExpirations(db: Executor, memberId: string, walletId: 
     from lots
     where member_id = ${memberId} and wallet_id = ${walletId} and remaining > 0 and expires_at is not null
     group by expires_at order by expires_at limit ${limit}`.execute(db);
+  return rows;
+}
+
+export interface WalletBalanceRow {
+  found: boolean; due: boolean; wallet_id: string | null; wallet_code: string | null; unit: string | null;
+  available: number | null; pending: number | null; reserved: number | null;
+  earned: number | null; spent: number | null; expired: number | null; reversed: number | null; restored: number | null;
+  adjusted_in: number | null; adjusted_out: number | null; transferred_in: number | null; transferred_out: number | null;
+  last_activity_at: Date | null; has_wallet: boolean;
+  /** Up to five [expiresAtMs, amount] pairs, soonest first. */
+  next: [number, number][];
+}
+
+/**
+ * A member's balances in every wallet of the program, in one statement (one snapshot, one round
+ * trip): whether the member exists, whether anything is due by `at` (then the caller settles
+ * first and reads again), and per wallet the balances, counters and next expirations. Wallets
+ * in listWallets() order; one row with found = false when there is no such member.
+ */
+export async function balanceSnapshot(db: Executor, programId: string, memberId: string, at: Date | undefined): Promise<WalletBalanceRow[]> {
+  const { rows } = await sql<WalletBalanceRow>`
+    with t as (select coalesce(${at ?? null}::timestamptz, now()) as now)
+    select m.id is not null as found,
+      m.id is not null and (
+        exists (select 1 from lots, t where member_id = ${memberId} and not vested and vests_at <= t.now)
+        or exists (select 1 from lots, t where member_id = ${memberId} and remaining > 0 and expires_at <= t.now)
+        or exists (select 1 from reservations, t where member_id = ${memberId} and status = 'pending' and expires_at <= t.now)
+      ) as due,
+      w.id as wallet_id, w.code as wallet_code, w.unit, mw.id is not null as has_wallet,
+      a.balance as available, p.balance as pending, r.balance as reserved,
+      mw.earned, mw.spent, mw.expired, mw.reversed, mw.restored, mw.adjusted_in, mw.adjusted_out,
+      mw.transferred_in, mw.transferred_out, mw.last_activity_at,
+      case when mw.id is null then '[]'::json else coalesce((
+        select json_agg(json_build_array(floor(extract(epoch from n.expires_at) * 1000)::bigint, n.amount) order by n.expires_at)
+        from (
+          select expires_at, sum(remaining)::bigint as amount from lots
+          where member_id = ${memberId} and wallet_id = w.id and remaining > 0 and expires_at is not null
+          group by expires_at order by expires_at limit 5
+        ) n), '[]'::json) end as next
+    from t
+    left join members m on m.program_id = ${programId} and m.id = ${memberId}
+    left join wallets w on w.program_id = ${programId} and m.id is not null
+    left join member_wallets mw on mw.member_id = m.id and mw.wallet_id = w.id
+    left join accounts a on a.id = mw.available_account_id
+    left join accounts p on p.id = mw.pending_account_id
+    left join accounts r on r.id = mw.reserved_account_id
+    order by w.code = 'points' desc, w.created_at, w.code`.execute(db);
   return rows;
 }
 

@@ -1,11 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { databaseNow, type Tx } from '../db/database.ts';
+import type { Tx } from '../db/database.ts';
 import { replyIdempotent } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { Amount, CursorQuery, IdempotencyHeaders, Metadata, Nullable, Page, problems, ReferenceSchema, SignedAmount, Timestamp, Uuid, WalletCode } from '../http/schemas.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
+import { openLedgerContext } from './ledger-context.ts';
 import * as ledger from './ledger-operations.ts';
 import type { LedgerContext } from './ledger-operations.ts';
 import * as reads from './ledger-reads.ts';
@@ -64,10 +65,7 @@ type Work = (ctx: LedgerContext) => Promise<unknown>;
 export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, config, clock } = app.deps;
 
-  async function context(trx: Tx, programId: string, actor: string): Promise<LedgerContext> {
-    const program = await trx.selectFrom('programs').select(['id', 'time_zone', 'reversal_policy']).where('id', '=', programId).executeTakeFirstOrThrow();
-    return { trx, program, now: clock?.() ?? (await databaseNow(trx)), actor };
-  }
+  const context = (trx: Tx, programId: string, actor: string) => openLedgerContext(trx, programId, actor, clock);
 
   /** Every ledger mutation: authenticated, idempotent by key, one transaction. */
   async function mutate(request: FastifyRequest, reply: FastifyReply, status: number, work: Work) {
@@ -78,6 +76,12 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   async function read<T>(request: FastifyRequest, work: (ctx: LedgerContext) => Promise<T>): Promise<T> {
     const p = principalOf(request);
     return inTransaction(db, async (trx) => work(await context(trx, p.programId, p.actor)));
+  }
+
+  /** Balances in one round trip when nothing is due; else settled first, in a transaction. */
+  async function currentBalances(request: FastifyRequest, memberId: string) {
+    const quick = await reads.balancesIfSettled(db, principalOf(request).programId, memberId, clock?.());
+    return quick ?? read(request, (ctx) => reads.balances(ctx, memberId));
   }
 
   const date = (value: string | null | undefined) => (value === undefined ? undefined : value === null ? null : new Date(value));
@@ -218,14 +222,14 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/members/:id/balances', {
     schema: { tags: ['ledger'], summary: 'Balances of a member in every wallet', params: MemberParams, response: { 200: Type.Object({ data: Type.Array(BalanceSchema) }), ...problems(404) } },
-  }, async (request) => ({ data: await read(request, (ctx) => reads.balances(ctx, request.params.id)) }));
+  }, async (request) => ({ data: await currentBalances(request, request.params.id) }));
 
   app.get('/members/:id/balances/:wallet', {
     schema: {
       tags: ['ledger'], summary: 'A member’s balance in one wallet: available, pending, reserved, lifetime totals, next expirations',
       params: Type.Object({ id: Uuid, wallet: WalletCode }), response: { 200: BalanceSchema, ...problems(404) },
     },
-  }, async (request) => read(request, (ctx) => reads.balance(ctx, request.params.id, request.params.wallet)));
+  }, async (request) => reads.pickWallet(await currentBalances(request, request.params.id), request.params.wallet));
 
   app.get('/members/:id/entries', {
     schema: {

@@ -25,6 +25,7 @@ import './order-event-types.ts';
 import * as repo from './order-repository.ts';
 import type { OrderRow } from './order-repository.ts';
 import { pointsByLine, refundedPartOf, remainingOf } from './refund-share.ts';
+import { programDetails, type ProgramDetails } from '../ledger/ledger-context.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -46,7 +47,7 @@ interface OrderContext {
   takenAt: string;
 }
 
-type ProgramRow = Awaited<ReturnType<typeof repo.programForOrders>>;
+type ProgramRow = ProgramDetails;
 
 interface Env {
   program: ProgramRow;
@@ -56,7 +57,7 @@ interface Env {
 }
 
 async function envOf(ctx: LedgerContext): Promise<Env> {
-  const program = await repo.programForOrders(ctx.trx, ctx.program.id);
+  const program = await programDetails(ctx);
   return {
     program,
     settings: await getEarningSettings(ctx.trx, ctx.program.id),

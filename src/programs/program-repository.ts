@@ -61,6 +61,19 @@ export async function insertWallet(db: Executor, programId: string, values: Wall
   return wallet;
 }
 
+/**
+ * The program as every request's context needs it, with the instant of the request: the test
+ * clock's when given, else the database's (one statement, one round trip).
+ */
+export async function programAtNow(db: Executor, programId: string, at: Date | undefined) {
+  const { rows } = await sql<{
+    id: string; time_zone: string; reversal_policy: 'allow_negative' | 'take_remaining';
+    currency: string; currency_exponent: number; settings: unknown; now: Date;
+  }>`select id, time_zone, reversal_policy, currency, currency_exponent, settings, coalesce(${at ?? null}::timestamptz, now()) as now
+     from programs where id = ${programId}`.execute(db);
+  return rows[0];
+}
+
 export async function findWalletByCode(db: Executor, programId: string, code: string) {
   return db.selectFrom('wallets').selectAll().where('program_id', '=', programId).where('code', '=', code).executeTakeFirst();
 }

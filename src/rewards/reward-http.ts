@@ -1,19 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { databaseNow, type Tx } from '../db/database.ts';
+import type { Tx } from '../db/database.ts';
 import { replyIdempotent } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
 import type { LedgerContext } from '../ledger/ledger-operations.ts';
-import { programForContext } from './reward-repository.ts';
+import { openLedgerContext } from '../ledger/ledger-context.ts';
 
 /** The request helpers of the rewards routes: the same contract as the ledger's (see ledger-routes.ts). */
 export function rewardHttp(app: FastifyInstance) {
   const { db, config, clock } = app.deps;
 
-  async function context(trx: Tx, programId: string, actor: string): Promise<LedgerContext> {
-    const program = await (await programForContext(trx, programId))!;
-    return { trx, program, now: clock?.() ?? (await databaseNow(trx)), actor };
-  }
+  const context = (trx: Tx, programId: string, actor: string) => openLedgerContext(trx, programId, actor, clock);
 
   /** A mutation that moves points or stock: Idempotency-Key required, one transaction, replayed on retry. */
   async function mutate(request: FastifyRequest, reply: FastifyReply, status: number, work: (ctx: LedgerContext) => Promise<unknown>) {

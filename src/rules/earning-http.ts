@@ -1,19 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { databaseNow, type Tx } from '../db/database.ts';
+import type { Tx } from '../db/database.ts';
 import { ProblemError } from '../http/error-codes.ts';
 import { principalOf } from '../http/principal.ts';
 import { inTransaction, requestHash, runIdempotent } from '../idempotency/run-idempotent.ts';
 import type { LedgerContext } from '../ledger/ledger-operations.ts';
-import { programForOrders } from '../orders/order-repository.ts';
+import { openLedgerContext } from '../ledger/ledger-context.ts';
 
 /** Request helpers of the orders, rules and actions routes: the ledger routes' contract (see ledger-routes.ts). */
 export function earningHttp(app: FastifyInstance) {
   const { db, config, clock } = app.deps;
 
-  async function context(trx: Tx, programId: string, actor: string): Promise<LedgerContext> {
-    const p = await programForOrders(trx, programId);
-    return { trx, program: { id: p.id, time_zone: p.time_zone, reversal_policy: p.reversal_policy }, now: clock?.() ?? (await databaseNow(trx)), actor };
-  }
+  const context = (trx: Tx, programId: string, actor: string) => openLedgerContext(trx, programId, actor, clock);
 
   async function idempotent(request: FastifyRequest, reply: FastifyReply, key: string, status: (body: unknown) => number, work: (ctx: LedgerContext) => Promise<unknown>) {
     const p = principalOf(request);

@@ -1,7 +1,7 @@
 import { ProblemError } from '../http/error-codes.ts';
 import type { LedgerContext } from '../ledger/ledger-operations.ts';
 import { findMemberRow } from '../members/member-repository.ts';
-import { countMemberOrders, findStoreByCode, programForOrders } from '../orders/order-repository.ts';
+import { countMemberOrders, findStoreByCode } from '../orders/order-repository.ts';
 import { orderInput, type OrderLineDetails } from '../orders/order-state.ts';
 import { pointsByLine } from '../orders/refund-share.ts';
 import * as awardRepo from './award-repository.ts';
@@ -13,6 +13,7 @@ import { progressStatus } from './progress.ts';
 import { ORDER_RULE_KINDS } from './rule-config.ts';
 import { compiledVersion, getEarningSettings, rulesInForce, walletDefaults } from './rule-operations.ts';
 import * as repo from './rule-repository.ts';
+import { programDetails } from '../ledger/ledger-context.ts';
 
 export interface PreviewInput {
   memberId?: string;
@@ -31,7 +32,7 @@ export async function preview(ctx: LedgerContext, input: PreviewInput) {
   const member = input.memberId ? await findMemberRow(ctx.trx, ctx.program.id, input.memberId) : null;
   if (input.memberId && !member) throw new ProblemError('member_not_found', `no member ${input.memberId} in this program`);
   if (!input.cart === !input.product) throw new ProblemError('validation_failed', 'send either cart or product', { field: 'cart' });
-  const program = await programForOrders(ctx.trx, ctx.program.id);
+  const program = await programDetails(ctx);
   const store = input.store ? await findStoreByCode(ctx.trx, ctx.program.id, input.store) : null;
   if (input.store && !store) throw new ProblemError('unknown_store', `this program has no store "${input.store}"`, { store: input.store });
   const lines: OrderLineDetails[] = input.cart?.lines ?? [{ id: 'product', quantity: 1, ...input.product! }];

@@ -191,6 +191,11 @@ async function qualification(ctx: TierContext, ladder: Ladder, state: MemberTier
 
 export interface TierActivityInput {
   programId: string;
+  /**
+   * Set by ledger hooks, inside an operation that already found the member in this program and
+   * loaded the program: spares reading both again.
+   */
+  known?: { program: TierContext['program'] };
   memberId: string;
   /** One metric and its signed amount… */
   metric?: TierMetric | string;
@@ -256,9 +261,13 @@ export async function recordTierActivity(trx: Tx, input: TierActivityInput): Pro
   if (!input.sourceType || input.sourceType.length > 64 || !input.sourceId || input.sourceId.length > 255) {
     throw new ProblemError('validation_failed', 'sourceType (1–64 characters) and sourceId (1–255) identify the activity');
   }
-  const member = await findMemberRow(trx, input.programId, input.memberId);
-  if (!member) throw new ProblemError('member_not_found', `no member ${input.memberId} in this program`);
-  const ctx = await tierContext(trx, input.programId, input.now, input.actor ?? 'system');
+  if (!input.known) {
+    const member = await findMemberRow(trx, input.programId, input.memberId);
+    if (!member) throw new ProblemError('member_not_found', `no member ${input.memberId} in this program`);
+  }
+  const ctx = input.known && input.now
+    ? { trx, program: input.known.program, now: input.now, actor: input.actor ?? 'system' }
+    : await tierContext(trx, input.programId, input.now, input.actor ?? 'system');
   const inserted = await repo.insertMetricEvents(trx, amounts.map(([metric, amount]) => ({
     program_id: input.programId, member_id: input.memberId, metric, amount, occurred_at: input.occurredAt,
     source_type: input.sourceType, source_id: input.sourceId, recorded_at: ctx.now,
@@ -736,7 +745,7 @@ export async function recordPointsEarned(ctx: LedgerContext, input: { memberId: 
   if (type === ENTRY_REWARD_REFERENCE || type === BIRTHDAY_GIFT_REFERENCE) return null;
   return recordTierActivity(ctx.trx, {
     programId: ctx.program.id, memberId: input.memberId, metric: 'points_earned', amount: input.amount, occurredAt: ctx.now,
-    sourceType: 'ledger.earn', sourceId: input.operationId, now: ctx.now, actor: ctx.actor,
+    sourceType: 'ledger.earn', sourceId: input.operationId, now: ctx.now, actor: ctx.actor, known: { program: ctx.program },
   });
 }
 
@@ -822,6 +831,6 @@ export async function settleOrderTierActivity(
   // Refunds and cancellations count in the window of the original order.
   return recordTierActivity(ctx.trx, {
     programId: ctx.program.id, memberId: input.memberId, amounts, occurredAt: input.placedAt,
-    sourceType: 'order', sourceId: `${input.orderId}#${so_far.sources + 1}`, now: ctx.now, actor: ctx.actor,
+    sourceType: 'order', sourceId: `${input.orderId}#${so_far.sources + 1}`, now: ctx.now, actor: ctx.actor, known: { program: ctx.program },
   });
 }

@@ -593,24 +593,11 @@ export async function listHistory(db: Executor, programId: string, memberId: str
 
 /** What an order has contributed so far (its sources are `order` / `<orderId>#<n>`). */
 export async function orderTierContributions(db: Executor, programId: string, orderId: string) {
-  const rows = await db
-    .selectFrom('tier_metric_events')
-    .select(['metric', (eb) => eb.fn.sum<string>('amount').as('total'), (eb) => eb.fn.countAll<string>().as('n')])
-    .where('program_id', '=', programId)
-    .where('source_type', '=', 'order')
-    .where('source_id', 'like', `${orderId}#%`)
-    .groupBy('metric')
-    .execute();
-  const sources = await db
-    .selectFrom('tier_metric_events')
-    .select((eb) => eb.fn.count<string>('source_id').distinct().as('n'))
-    .where('program_id', '=', programId)
-    .where('source_type', '=', 'order')
-    .where('source_id', 'like', `${orderId}#%`)
-    .executeTakeFirst();
-  return {
-    netSpend: Number(rows.find((r) => r.metric === 'net_spend')?.total ?? 0),
-    orders: Number(rows.find((r) => r.metric === 'orders')?.total ?? 0),
-    sources: Number(sources?.n ?? 0),
-  };
+  const { rows } = await sql<{ net_spend: string | null; orders: string | null; sources: string }>`
+    select sum(amount) filter (where metric = 'net_spend') as net_spend, sum(amount) filter (where metric = 'orders') as orders,
+           count(distinct source_id) as sources
+    from tier_metric_events
+    where program_id = ${programId} and source_type = 'order' and source_id like ${`${orderId}#%`}`.execute(db);
+  const row = rows[0];
+  return { netSpend: Number(row?.net_spend ?? 0), orders: Number(row?.orders ?? 0), sources: Number(row?.sources ?? 0) };
 }
