@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import exitHook from 'async-exit-hook';
@@ -15,6 +16,14 @@ const execFileAsync = promisify(execFile);
 // signal handlers race our own clean shutdown. Laurel stops its servers itself.
 for (const event of ['exit', 'beforeExit', 'message', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(event);
 const require = createRequire(import.meta.url);
+
+/**
+ * Laurel talks to its embedded server over a Unix socket where there are Unix sockets: every
+ * statement is a round trip, and on the machines measured a socket round trip costs less than a
+ * loopback TCP one (docs/benchmarks.md). The TCP port stays open for psql and other tools.
+ * A socket path is limited to about 100 bytes, hence the temp folder rather than the data folder.
+ */
+const SOCKET_DIR = process.platform === 'win32' || os.tmpdir().length > 80 ? undefined : os.tmpdir();
 
 export interface EmbeddedServer {
   /** Connection string for a database on this server (default `postgres`). */
@@ -132,7 +141,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     // The package asks initdb for en_US.UTF-8 messages, a locale many machines lack; the C locale
     // exists everywhere, and UTF8 encoding keeps every shopper's name intact.
     initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...(options.postgresFlags ?? [])],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${SOCKET_DIR ?? ''}`, '-c', 'max_connections=200', ...(options.postgresFlags ?? [])],
     onLog: (message) => log(message.trim()),
     onError: (message) => log(String(message).trim()),
   });
@@ -149,7 +158,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   let stopped = false;
   return {
     port,
-    url: (database = 'postgres') => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    url: (database = 'postgres') => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}${SOCKET_DIR ? `?host=${encodeURIComponent(SOCKET_DIR)}` : ''}`,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -13,6 +13,8 @@ import { ORDERS, REWARDS, tableCounts } from './world.ts';
  */
 
 const RUNS_PER_ROUTE = Number(process.env.CHAOS_FUZZ_RUNS ?? 20);
+/** CHAOS_SEED replays a run (CI pins one); otherwise every run explores new inputs. Route i uses seed + i. */
+const SEED = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
 
 type Operation = {
   method: string;
@@ -119,8 +121,8 @@ describe('hostile input on every route', async () => {
   it('never answers 5xx and never writes', async () => {
     const summary = newSummary('fuzzing every route (fast-check)');
     const counts = await rowCounts(t.db.db);
-    progress(`fuzzing ${operations.length} routes, ${RUNS_PER_ROUTE} generated requests each`);
-    for (const op of operations) {
+    progress(`fuzzing ${operations.length} routes, ${RUNS_PER_ROUTE} generated requests each, CHAOS_SEED=${SEED}`);
+    for (const [index, op] of operations.entries()) {
       const isUpload = op.body?.types.includes('text/csv');
       const pathValues = fc.record(Object.fromEntries(op.params.filter((p) => p.in === 'path').map((p) => [p.name, hostileString])) as Record<string, fc.Arbitrary<string>>);
       const query = fc.dictionary(fc.constantFrom('limit', 'cursor', 'status', 'email', 'customerId', 'wallet', 'format', 'orderId', '__proto__', '$where', 'a[b]'), hostileString, { maxKeys: 3 });
@@ -140,13 +142,13 @@ describe('hostile input on every route', async () => {
           }
           return res.statusCode < 500;
         }),
-        { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+        { numRuns: RUNS_PER_ROUTE, endOnFailure: true, seed: SEED + index },
       ).catch((error) => summary.failures.push(`${op.method} ${op.path}: ${String(error.message ?? error).slice(0, 600)}`));
     }
     const after = await rowCounts(t.db.db);
     check(summary, JSON.stringify(after) === JSON.stringify(counts), `invalid requests wrote rows: before ${JSON.stringify(counts)}, after ${JSON.stringify(after)}`);
     check(summary, ({} as Record<string, unknown>).polluted === undefined && (Object.prototype as Record<string, unknown>).polluted === undefined, 'Object.prototype was polluted');
-    summary.notes.push(`${operations.length} routes × ${RUNS_PER_ROUTE} generated requests`);
+    summary.notes.push(`${operations.length} routes × ${RUNS_PER_ROUTE} generated requests, CHAOS_SEED=${SEED} (set it to replay this run)`);
     publishSummary(summary);
     expect(summary.failures).toEqual([]);
   });
