@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
 import { recordPointsEarned, recordPointsReversed } from '../tiers/tier-operations.ts';
@@ -373,6 +374,9 @@ export async function earn(ctx: LedgerContext, input: EarnInput) {
   }
   const o = await openByCode(ctx, input.memberId, input.wallet, true);
   const { wallet } = o;
+  // The common case in one statement: nothing owed (the lot keeps every point), no inactivity
+  // clock to move. Otherwise step by step.
+  if (o.st.available >= 0 && wallet.expiry_kind !== 'inactivity') return earnAtOnce(ctx, o, input);
   const op = await repo.insertOperation(ctx.trx, {
     program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'earn', amount: input.amount,
     actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata,
@@ -393,6 +397,42 @@ export async function earn(ctx: LedgerContext, input: EarnInput) {
     await recordPointsEarned(ctx, { memberId: input.memberId, operationId: op.id, amount: input.amount, reference: input.reference ?? null });
   }
   return { operation: operationView(op, wallet.code), lot: lotView(lot), balance: balanceOf(o) };
+}
+
+async function earnAtOnce(ctx: LedgerContext, o: Open, input: EarnInput) {
+  const { wallet } = o;
+  const pendingUntil = input.pendingUntil === undefined ? defaultVesting(ctx, wallet) : input.pendingUntil;
+  const vested = !pendingUntil || pendingUntil <= ctx.now;
+  const expiresAt = input.expiresAt ?? policyExpiry({ kind: wallet.expiry_kind, count: wallet.expiry_count }, ctx.now, ctx.program.time_zone);
+  const vestsAt = vested ? null : pendingUntil;
+  const credit = vested ? o.st.availableAccountId : o.st.pendingAccountId;
+  const bucket = vested ? 'available' : 'pending';
+  invariant(o.st.available >= 0, 'an earn at once credits a wallet that owes nothing');
+  const operationId = randomUUID();
+  const { operation, lotId } = await repo.writeEarn(ctx.trx, {
+    operation: {
+      id: operationId, program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, amount: input.amount, actor: ctx.actor,
+      ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata ?? {},
+    },
+    lot: { vested, vests_at: vestsAt, expires_at: expiresAt, created_at: ctx.now },
+    debitAccountId: o.accounts.issued, creditAccountId: credit, memberWalletId: o.st.id,
+    event: {
+      type: 'points.earned',
+      payload: {
+        memberId: input.memberId, wallet: wallet.code, amount: input.amount, operationId, pending: !vested,
+        vestsAt: vestsAt?.toISOString() ?? null, expiresAt: expiresAt?.toISOString() ?? null, reference: input.reference ?? null,
+      },
+    },
+  });
+  o.st[bucket] += input.amount;
+  const lot: LotRow = {
+    id: lotId, program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, operation_id: operationId,
+    amount: input.amount, remaining: input.amount, vested, vests_at: vestsAt, expires_at: expiresAt, created_at: ctx.now,
+  };
+  if (wallet.unit === 'points') {
+    await recordPointsEarned(ctx, { memberId: input.memberId, operationId, amount: input.amount, reference: input.reference ?? null });
+  }
+  return { operation: operationView(operation, wallet.code), lot: lotView(lot), balance: balanceOf(o) };
 }
 
 function defaultVesting(ctx: LedgerContext, wallet: Wallet): Date | null {

@@ -126,6 +126,57 @@ export async function insertOperation(
     .executeTakeFirstOrThrow();
 }
 
+/**
+ * An earn into a wallet whose balance is not negative, in one statement: the operation, its lot
+ * (holding all of the amount), the entry, the cached balance of the credited account, the
+ * wallet's counters and the outbox event. The same rows the step-by-step path writes; the
+ * database's constraints check them the same way.
+ */
+export async function writeEarn(
+  trx: Tx,
+  input: {
+    operation: {
+      id: string; program_id: string; wallet_id: string; member_id: string; amount: number; actor: string;
+      reference_type: string | null; reference_id: string | null; description: string | null; metadata: Record<string, unknown>;
+    };
+    lot: { vested: boolean; vests_at: Date | null; expires_at: Date | null; created_at: Date };
+    debitAccountId: number; creditAccountId: number; memberWalletId: number;
+    event: { type: string; payload: Record<string, unknown> };
+  },
+) {
+  const { operation: op, lot } = input;
+  const { rows } = await sql<Record<string, unknown> & { lot_id: number }>`
+    with op as (
+      insert into operations (id, program_id, wallet_id, member_id, kind, amount, actor, reference_type, reference_id, description, metadata)
+      values (${op.id}, ${op.program_id}, ${op.wallet_id}, ${op.member_id}, 'earn', ${op.amount}, ${op.actor},
+              ${op.reference_type}, ${op.reference_id}, ${op.description}, ${JSON.stringify(op.metadata)}::jsonb)
+      returning *
+    ),
+    lot as (
+      insert into lots (program_id, wallet_id, member_id, operation_id, amount, remaining, vested, vests_at, expires_at, created_at)
+      select op.program_id, op.wallet_id, op.member_id, op.id, op.amount, op.amount, ${lot.vested}, ${lot.vests_at}, ${lot.expires_at}, ${lot.created_at}
+      from op
+      returning id
+    ),
+    entry as (
+      insert into entries (program_id, wallet_id, member_id, operation_id, kind, amount, debit_account_id, credit_account_id, lot_id, lot_delta, created_at)
+      select op.program_id, op.wallet_id, op.member_id, op.id, 'earn', op.amount, ${input.debitAccountId}, ${input.creditAccountId}, lot.id, op.amount, ${lot.created_at}
+      from op, lot
+    ),
+    balance as (
+      update accounts set balance = balance + ${op.amount} where id = ${input.creditAccountId}
+    ),
+    counters as (
+      update member_wallets set earned = earned + ${op.amount}, last_activity_at = ${lot.created_at} where id = ${input.memberWalletId}
+    ),
+    event as (
+      insert into events (program_id, type, member_id, payload) values (${op.program_id}, ${input.event.type}, ${op.member_id}, ${JSON.stringify(input.event.payload)}::jsonb)
+    )
+    select op.*, lot.id as lot_id from op, lot`.execute(trx);
+  const { lot_id: lotId, ...operation } = rows[0]!;
+  return { operation: operation as unknown as Awaited<ReturnType<typeof insertOperation>>, lotId };
+}
+
 export async function findOperation(db: Executor, programId: string, id: string) {
   return db.selectFrom('operations').selectAll().where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
 }
