@@ -13,6 +13,7 @@ import {
 import * as repo from './tier-repository.ts';
 import type { LadderRow, MemberTierRow, TierChange, TierRow } from './tier-repository.ts';
 import { definitionOf, historyView, ladderView, membershipView, thresholdsOf, tierBrief, tierView } from './tier-views.ts';
+import { memoizedLadder } from './ladder-memo.ts';
 
 /** Tier operations run inside the caller's transaction with the same context as the ledger. */
 export type TierContext = LedgerContext;
@@ -27,6 +28,10 @@ export interface Ladder {
 }
 
 export async function loadLadder(db: Executor, programId: string): Promise<Ladder | null> {
+  return memoizedLadder(db, programId, () => readLadder(db, programId));
+}
+
+async function readLadder(db: Executor, programId: string): Promise<Ladder | null> {
   const row = await repo.findLadder(db, programId);
   if (!row) return null;
   const tiers = await repo.listTierRows(db, programId);

@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
 import type { TierMetric } from '../db/schema.ts';
 import type { LadderSettings, TierDefinition } from './tier-ladder.ts';
+import { forgetLadder } from './ladder-memo.ts';
 
 export type LadderRow = NonNullable<Awaited<ReturnType<typeof findLadder>>>;
 export type TierRow = Awaited<ReturnType<typeof listTierRows>>[number];
@@ -82,6 +83,7 @@ export async function lockLadder(trx: Tx, programId: string) {
 }
 
 export async function upsertLadder(trx: Tx, programId: string, s: LadderSettings, now: Date) {
+  forgetLadder(trx);
   const values = {
     window_kind: s.windowKind, window_months: s.windowMonths, qualification: s.qualification, grace_days: s.graceDays,
     downgrade_one_level: s.downgradeOneLevel, refund_downgrade: s.refundDowngrade, updated_at: now,
@@ -104,6 +106,7 @@ function tierColumns(t: TierDefinition) {
 
 /** Replaces the ladder's tiers: same code, same id; ranks may swap (the rank constraint is deferred). */
 export async function saveTiers(trx: Tx, programId: string, defs: TierDefinition[], now: Date) {
+  forgetLadder(trx);
   const existing = await listTierRows(trx, programId);
   const byCode = new Map(existing.map((t) => [t.code, t]));
   const keep = new Set(defs.map((d) => d.code));
@@ -120,6 +123,7 @@ export async function saveTiers(trx: Tx, programId: string, defs: TierDefinition
 }
 
 export async function deleteTier(trx: Tx, tierId: string) {
+  forgetLadder(trx);
   await trx.deleteFrom('tiers').where('id', '=', tierId).execute();
 }
 
