@@ -74,9 +74,11 @@ function toProblem(error: FastifyError & { code?: string }): ProblemError {
     return new ProblemError('invalid_json', error.message);
   }
   if (error.code && CONNECTION_ERRORS.has(error.code)) return new ProblemError('service_unavailable');
+  // Over a Unix socket, a stopped server's socket file is gone: connect() fails with ENOENT.
+  if (error.code === 'ENOENT' && (error as { syscall?: string }).syscall === 'connect') return new ProblemError('service_unavailable');
   // A pooled client whose connection broke mid-transaction (PostgreSQL stopped or restarted)
   // refuses further queries with the last message: the database is unavailable, not a bug.
-  if (/Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error and is not queryable/i.test(error.message)) {
+  if (/Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|connect ENOENT|Client has encountered a connection error and is not queryable/i.test(error.message)) {
     return new ProblemError('service_unavailable');
   }
   if (error.statusCode === 404) return new ProblemError('not_found', error.message);
