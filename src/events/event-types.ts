@@ -55,6 +55,13 @@ const builtIn: EventTypeInfo[] = [
     }),
   },
   {
+    type: 'points.vested', summary: 'Pending points became available (the lot’s return window closed); settledDebt of them paid off a negative balance', source: 'ledger', perMember: true,
+    data: open({
+      memberId: Id, wallet: WalletCode, amount: Points, settledDebt: Type.Integer({ minimum: 0 }), operationId: Id,
+      lotId: Type.String(), vestedAt: DateTime,
+    }),
+  },
+  {
     type: 'points.spent', summary: 'Points were spent, directly or by posting a reservation', source: 'ledger', perMember: true,
     data: open({ memberId: Id, wallet: WalletCode, amount: Points, operationId: Id, reservationId: Type.Optional(Id), reference: Reference }),
   },

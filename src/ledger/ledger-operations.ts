@@ -186,6 +186,11 @@ async function vestLot(ctx: LedgerContext, o: Open, lot: LotRow) {
   if (amount > 0) {
     const settled = Math.min(amount, Math.max(0, -o.st.available));
     await entry(ctx, o, { kind: 'vest', operationId: lot.operation_id, amount, debit: o.st.pendingAccountId, credit: o.st.availableAccountId, lot, lotDelta: -settled });
+    // "Your points are ready": shops tell the member when a return window closes.
+    await recordEvent(ctx.trx, ctx.program.id, 'points.vested', o.st.memberId, {
+      memberId: o.st.memberId, wallet: o.wallet.code, amount, settledDebt: settled, operationId: lot.operation_id, lotId: String(lot.id),
+      vestedAt: (lot.vests_at ?? ctx.now).toISOString(),
+    });
   }
   lot.vested = true;
   await repo.setLotRemaining(ctx.trx, lot.id, lot.remaining, true);

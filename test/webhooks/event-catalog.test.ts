@@ -17,6 +17,7 @@ describe('the event catalog', async () => {
     await t.call('PATCH', `/v1/members/${b.id}`, { body: { status: 'active' } });
     const earned = await t.earn(a.id, 500, { reference: { type: 'order', id: 'o-1' } });
     await t.earn(a.id, 20, { pendingUntil: '2030-01-20T00:00:00Z' });
+    await t.earn(a.id, 30, { pendingUntil: '2030-01-11T00:00:00Z' });
     await t.earn(a.id, 300, { expiresAt: '2030-01-11T00:00:00Z' });
     const spend = await t.call('POST', `/v1/members/${a.id}/spend`, { body: { amount: 50 } });
     const r1 = await t.call('POST', `/v1/members/${a.id}/reservations`, { body: { amount: 10 } });
@@ -35,9 +36,11 @@ describe('the event catalog', async () => {
     const events = await t.db.db.selectFrom('events').selectAll().where('program_id', '=', t.program.id).orderBy('id').execute();
     const types = new Set(events.map((e) => e.type));
     for (const type of [
-      'member.created', 'member.updated', 'member.status_changed', 'points.earned', 'points.spent', 'points.reversed', 'points.restored',
+      'member.created', 'member.updated', 'member.status_changed', 'points.earned', 'points.vested', 'points.spent', 'points.reversed', 'points.restored',
       'points.expired', 'points.adjusted', 'points.transferred', 'reservation.created', 'reservation.voided', 'reservation.expired',
     ]) expect(types, type).toContain(type);
+    const vested = events.filter((e) => e.type === 'points.vested').map((e) => e.payload);
+    expect(vested).toEqual([expect.objectContaining({ memberId: a.id, wallet: 'points', amount: 30, settledDebt: 0, vestedAt: '2030-01-11T00:00:00.000Z' })]);
     const ajv = new Ajv({ strict: false, allErrors: true });
     addFormats.default(ajv);
     for (const event of events) {
@@ -54,7 +57,7 @@ describe('the event catalog', async () => {
     expect(listed.body.data).toHaveLength(2);
     expect(listed.body.nextCursor).toBe(listed.body.data[1].id);
     const next = await t.call('GET', `/v1/events?type=points.earned&after=${listed.body.nextCursor}`);
-    expect(next.body.data.map((e: { data: { amount: number } }) => e.data.amount)).toEqual([300]);
+    expect(next.body.data.map((e: { data: { amount: number } }) => e.data.amount)).toEqual([30, 300]);
     const one = await t.call('GET', `/v1/events/${listed.body.data[0].id}`);
     expect(one.body).toEqual(listed.body.data[0]);
     const other = await t.newProgram();
