@@ -3,7 +3,7 @@ import { settleOrderTierActivity } from '../tiers/tier-operations.ts';
 import { createHash } from 'node:crypto';
 import type { OrderEventType } from '../db/schema.ts';
 import { recordEvent } from '../events/event-repository.ts';
-import { ProblemError } from '../http/error-codes.ts';
+import { invariant, ProblemError } from '../http/error-codes.ts';
 import { canonicalJson } from '../idempotency/run-idempotent.ts';
 import * as ledger from '../ledger/ledger-operations.ts';
 import type { LedgerContext } from '../ledger/ledger-operations.ts';
@@ -18,7 +18,7 @@ import { periodBounds } from '../rules/local-time.ts';
 import { loadMemberContext } from '../rules/member-context.ts';
 import { settleProgress } from '../rules/progress-operations.ts';
 import { ORDER_RULE_KINDS } from '../rules/rule-config.ts';
-import { getEarningSettings, rulesInForce, walletDefaults, type EarningSettings } from '../rules/rule-operations.ts';
+import { earningEnvironment, rulesInForce, type EarningSettings } from '../rules/rule-operations.ts';
 import * as ruleRepo from '../rules/rule-repository.ts';
 import { deriveOrderState, orderInput, type CustomerKeys, type OrderDetails, type OrderEventRecord, type OrderState, type RefundDetails } from './order-state.ts';
 import './order-event-types.ts';
@@ -58,12 +58,8 @@ interface Env {
 
 async function envOf(ctx: LedgerContext): Promise<Env> {
   const program = await programDetails(ctx);
-  return {
-    program,
-    settings: await getEarningSettings(ctx.trx, ctx.program.id),
-    wallets: await walletDefaults(ctx.trx, ctx.program.id),
-    currency: { code: program.currency, exponent: program.currency_exponent },
-  };
+  const { settings, wallets } = await earningEnvironment(ctx.trx, ctx.program.id);
+  return { program, settings, wallets, currency: { code: program.currency, exponent: program.currency_exponent } };
 }
 
 const hash = (value: unknown) => createHash('sha256').update(canonicalJson(value)).digest('hex');
@@ -154,8 +150,15 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
 
   const order = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId);
   const payloadHash = hash({ type: input.type, occurredAt: occurredAt.toISOString(), order: input.order ?? null, refund: input.refund ?? null });
-  const existing = await repo.findOrderEvent(ctx.trx, order.id, input.eventId);
-  if (existing) {
+  // Recorded first (one statement for the usual new event); a check below that refuses the
+  // event throws, and its transaction takes the row back with everything else.
+  const recorded = await repo.insertOrderEvent(ctx.trx, {
+    program_id: ctx.program.id, order_id: order.id, event_id: input.eventId, type: input.type, occurred_at: occurredAt,
+    payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, payload_hash: payloadHash, received_at: ctx.now,
+  });
+  if (!recorded) {
+    const existing = await repo.findOrderEvent(ctx.trx, order.id, input.eventId);
+    invariant(existing, 'an order event that conflicted exists');
     if (existing.payload_hash !== payloadHash) {
       throw new ProblemError('order_event_conflict', `event "${input.eventId}" of order "${input.orderId}" was already received as a ${existing.type} event with other content`, { eventId: input.eventId });
     }
@@ -167,10 +170,6 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
   if (details && order.member_id && details.customer?.memberId && details.customer.memberId !== order.member_id) {
     invalid(`the order belongs to member ${order.member_id}, not ${details.customer.memberId}`, 'order.customer.memberId');
   }
-  await repo.insertOrderEvent(ctx.trx, {
-    program_id: ctx.program.id, order_id: order.id, event_id: input.eventId, type: input.type, occurred_at: occurredAt,
-    payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, payload_hash: payloadHash, received_at: ctx.now,
-  });
   const synced = await syncOrder(ctx, env, order, store?.code ?? null);
   await recordEvent(ctx.trx, ctx.program.id, `order.${input.type}`, synced.member_id, {
     orderId: synced.id, store: store?.code ?? null, externalId: synced.external_id, eventId: input.eventId, status: synced.status,

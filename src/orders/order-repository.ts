@@ -20,13 +20,19 @@ export async function programForOrders(db: Executor, programId: string) {
 
 export type OrderRow = Awaited<ReturnType<typeof lockOrder>> & {};
 
-/** Creates the order on its first event; either way returns it locked for this transaction. */
+/**
+ * Creates the order on its first event; either way returns it locked for this transaction. A row
+ * this statement inserted is already ours (a concurrent first event waits on the unique key
+ * until we commit), so only an existing order needs the second, locking read.
+ */
 export async function lockOrCreateOrder(trx: Tx, programId: string, storeId: string | null, externalId: string) {
-  await trx
+  const created = await trx
     .insertInto('orders')
     .values({ program_id: programId, store_id: storeId, external_id: externalId, status: 'pending' })
     .onConflict((oc) => oc.doNothing())
-    .execute();
+    .returningAll()
+    .executeTakeFirst();
+  if (created) return created;
   let q = trx.selectFrom('orders').selectAll().where('program_id', '=', programId).where('external_id', '=', externalId);
   q = storeId === null ? q.where('store_id', 'is', null) : q.where('store_id', '=', storeId);
   return q.forUpdate().executeTakeFirstOrThrow();
@@ -50,11 +56,15 @@ export async function findOrderEvent(trx: Tx, orderId: string, eventId: string) 
   return trx.selectFrom('order_events').select(['id', 'payload_hash', 'type']).where('order_id', '=', orderId).where('event_id', '=', eventId).executeTakeFirst();
 }
 
+/** Records the event unless the order already has one with this id; true when it was recorded. */
 export async function insertOrderEvent(
   trx: Tx,
   values: { program_id: string; order_id: string; event_id: string; type: OrderEventType; occurred_at: Date; payload: Record<string, unknown>; payload_hash: string; received_at: Date },
-) {
-  await trx.insertInto('order_events').values({ ...values, payload: JSON.stringify(values.payload) }).execute();
+): Promise<boolean> {
+  const row = await trx.insertInto('order_events').values({ ...values, payload: JSON.stringify(values.payload) })
+    .onConflict((oc) => oc.columns(['order_id', 'event_id']).doNothing())
+    .returning('id').executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function eventsOfOrder(db: Executor, orderId: string) {

@@ -201,6 +201,15 @@ export async function updateEarningSettings(ctx: LedgerContext, input: Partial<E
 }
 
 /** Wallet defaults the evaluation needs (pending days per wallet code). */
+/** getEarningSettings and walletDefaults together, in one round trip (an order event needs both). */
+export async function earningEnvironment(db: Executor, programId: string) {
+  const { settings, wallets } = await repo.settingsAndWallets(db, programId);
+  return {
+    settings: settings ? { claimWindowDays: settings.claim_window_days, pendingFrom: settings.pending_from } : { ...DEFAULT_SETTINGS },
+    wallets: Object.fromEntries(wallets.map((w) => [w.code, { pendingDays: w.pending_days }])) as Record<string, { pendingDays: number }>,
+  };
+}
+
 export async function walletDefaults(db: Executor, programId: string): Promise<Record<string, { pendingDays: number }>> {
   const rows = await repo.walletsOf(db, programId);
   return Object.fromEntries(rows.map((w) => [w.code, { pendingDays: w.pending_days }]));

@@ -107,6 +107,16 @@ export async function upsertSettings(trx: Tx, programId: string, values: { claim
     .executeTakeFirstOrThrow();
 }
 
+/** The earning settings row (if any) and the wallets' defaults, in one round trip. */
+export async function settingsAndWallets(db: Executor, programId: string) {
+  const { rows } = await sql<{
+    settings: { claim_window_days: number; pending_from: 'paid' | 'fulfilled' } | null;
+    wallets: { code: string; pending_days: number; unit: string }[];
+  }>`select (select json_build_object('claim_window_days', claim_window_days, 'pending_from', pending_from) from earning_settings where program_id = ${programId}) as settings,
+            coalesce((select json_agg(json_build_object('code', code, 'pending_days', pending_days, 'unit', unit)) from wallets where program_id = ${programId}), '[]'::json) as wallets`.execute(db);
+  return rows[0]!;
+}
+
 export async function walletsOf(db: Executor, programId: string) {
   return db.selectFrom('wallets').select(['code', 'pending_days', 'unit']).where('program_id', '=', programId).execute();
 }
