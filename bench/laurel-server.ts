@@ -18,7 +18,7 @@ const config = loadConfig({
   rateLimitPerMinute: 1_000_000_000,
   runWorker: false,
 });
-const database = createDatabase(url, config.dbPoolSize);
+const database = createDatabase(url, config.dbPoolSize, { prepare: config.dbPrepare });
 const app = await buildApp({ db: database.db, config });
 await app.listen({ host: config.host, port: config.port });
 const address = app.server.address();

@@ -24,6 +24,7 @@ import { startLaurel } from './lib/laurel-process.ts';
 import type { LoadResult } from './lib/load.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
 import { median, round } from './lib/stats.ts';
+import { statementsPerRequest } from './lib/round-trips.ts';
 import { balanceRead, directEarn, earnWorkload, healthRead, rawLedgerWrites, runWorkload } from './lib/workloads.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,11 +80,14 @@ async function httpPhases(adminUrl: string, tmp: string) {
     }
   }, 250);
   const results: Record<string, LoadResult[]> = { raw: [], reads: [], health: [] };
+  let statements: Record<string, number> = {};
   try {
     for (const w of workloads) {
       await w.prepare?.(client, program);
       results[w.name] = [];
     }
+    statements = await statementsPerRequest(url, program, [...workloads, balanceRead]);
+    log(`statements per request: ${JSON.stringify(statements)}`);
     const phase = { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 };
     log(`warming up (${WARMUP_MS / 1000} s per workload)…`);
     for (const w of workloads) await runWorkload(client, program, w, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
@@ -120,12 +124,13 @@ async function httpPhases(adminUrl: string, tmp: string) {
     figure(`  p99 latency`, rs.map((r) => r.p99Ms), 'ms');
     figure(`  ratio to the raw ceiling (same run)`, rs.map((r, i) => r.perSecond / rawRate[i]!), '×', { text: '≥ 0.5', ok: (m) => m >= 0.5 });
   }
+  for (const [name, n] of Object.entries(statements)) figure(`statements per request (round trips, begin…commit): ${name}`, [n], 'statements');
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', { text: '≥ 10,000/s', ok: (m) => m >= 10_000 });
   figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');
   figure('  reference: GET /health (HTTP + select 1), same server', results.health!.map((r) => r.perSecond), 'reads/s');
   figure('  ratio to the reference (same run)', results.reads!.map((r, i) => r.perSecond / results.health![i]!.perSecond), '×');
   figure('peak RSS of the Laurel process under load', [memory.peakRssBytes / 1_048_576], 'MiB', { text: '< 300 MiB', ok: (m) => m < 300 }, `RSS sampled every 250 ms: max ${fmt(Math.max(...rssSamples) / 1_048_576)} MiB`);
-  details.http = { workloads: workloads.map((w) => ({ name: w.name, description: w.description })), results, memory, rssSamplesMiB: rssSamples.map((s) => round(s / 1_048_576)) };
+  details.http = { workloads: workloads.map((w) => ({ name: w.name, description: w.description })), statements, results, memory, rssSamplesMiB: rssSamples.map((s) => round(s / 1_048_576)) };
 }
 
 async function bulkPhases(adminUrl: string, tmp: string) {

@@ -40,7 +40,7 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 async function withDatabase<T>(work: (db: ReturnType<typeof createDatabase>, url: string) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const resolved = await resolveDatabase(config, (line) => process.stderr.write(`[postgres] ${line}\n`));
-  const database = createDatabase(resolved.url, config.dbPoolSize);
+  const database = createDatabase(resolved.url, config.dbPoolSize, { prepare: config.dbPrepare });
   try {
     await migrateToLatest(database.db);
     return await work(database, resolved.url);
@@ -60,7 +60,7 @@ async function start(withApi: boolean) {
     process.stderr.write(`Laurel could not start its database: ${(error as Error)?.message ?? error}\n${pgLog.slice(-30).join('\n')}\n`);
     process.exit(1);
   }
-  const database = createDatabase(resolved.url, config.dbPoolSize);
+  const database = createDatabase(resolved.url, config.dbPoolSize, { prepare: config.dbPrepare });
   let stopping = false;
   const resources: { close(): Promise<unknown> }[] = [];
   const shutdown = async (signal: string) => {

@@ -15,6 +15,11 @@ export interface Config {
   idempotencyWaitMs: number;
   bodyLimitBytes: number;
   dbPoolSize: number;
+  /**
+   * Send statements with parameters as named prepared statements (planned once per connection).
+   * Off for a pooler that cannot keep them, e.g. PgBouncer in transaction mode before 1.21.
+   */
+  dbPrepare: boolean;
   /** Run the background worker inside the API process. */
   runWorker: boolean;
 }
@@ -42,6 +47,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     idempotencyWaitMs: intFromEnv('LAUREL_IDEMPOTENCY_WAIT_MS', 5_000),
     bodyLimitBytes: intFromEnv('LAUREL_BODY_LIMIT_BYTES', 1_048_576),
     dbPoolSize: intFromEnv('LAUREL_DB_POOL_SIZE', 20),
+    dbPrepare: (env.LAUREL_DB_PREPARE ?? 'on') !== 'off',
     runWorker: (env.LAUREL_WORKER ?? 'inline') === 'inline',
     ...overrides,
   };

