@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
+import { restoreForeignKeyChecks, skipForeignKeyChecks } from '../db/foreign-key-repository.ts';
 import { openingBalanceOperationId, type MemberImportRow } from './member-rows.ts';
 
 /**
@@ -323,35 +324,19 @@ export async function refreshStagedInactivityExpiry(trx: Tx, walletId: string, e
 }
 
 /**
- * Row-by-row foreign-key checks are most of the cost of an import (about thirty per member: each
- * account, member wallet, operation, lot and entry checks each of its references with a query of
- * its own). Every reference the import writes is one it has just read or created in this
- * transaction, to rows Laurel never deletes, so the import may skip those checks — as pg_restore
- * does — by running with session_replication_role = replica. Only when that is allowed (a
- * superuser, or GRANT SET ON PARAMETER session_replication_role) and no user trigger would be
- * skipped along with them. Returns whether the checks are off.
+ * The import may skip PostgreSQL's row-by-row foreign-key checks (about thirty per member: each
+ * account, member wallet, operation, lot and entry checks each of its references): every
+ * reference it writes is to a row it has just read or created in this transaction. See
+ * skipForeignKeyChecks for when that is allowed. Returns whether the checks are off.
  */
-export async function skipForeignKeyChecks(trx: Tx): Promise<boolean> {
-  const { rows } = await sql<{ n: number }>`
-    select count(*)::int as n from pg_trigger t join pg_class c on c.oid = t.tgrelid
-    where not t.tgisinternal and t.tgenabled <> 'D' and c.relnamespace = to_regnamespace(current_schema())
-      and ((c.relname in ('operations', 'entries') and t.tgtype & 4 <> 0)
-        or (c.relname in ('members', 'accounts', 'member_wallets', 'lots') and t.tgtype & (4 | 16) <> 0))`.execute(trx);
-  if (rows[0]!.n > 0) return false;
-  await savepoint(trx, 'laurel_import_replica');
-  try {
-    await sql`set local session_replication_role = replica`.execute(trx);
-    await releaseSavepoint(trx, 'laurel_import_replica');
-    return true;
-  } catch {
-    await rollbackToSavepoint(trx, 'laurel_import_replica');
-    return false;
-  }
+export async function skipImportForeignKeyChecks(trx: Tx): Promise<boolean> {
+  return skipForeignKeyChecks(trx, {
+    inserts: ['operations', 'entries', 'members', 'accounts', 'member_wallets', 'lots'],
+    updates: ['members', 'accounts', 'member_wallets', 'lots'],
+  });
 }
 
-export async function restoreForeignKeyChecks(trx: Tx) {
-  await sql`set local session_replication_role = origin`.execute(trx);
-}
+export { restoreForeignKeyChecks };
 
 // ---------------------------------------------------------------- adjustments
 
