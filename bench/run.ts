@@ -198,6 +198,7 @@ async function bulkPhases(adminUrl: string, tmp: string) {
   figure('  ratio reference / import (same run)', runs.map((r) => r.rawSeconds / r.importSeconds), '×');
   figure(`expire ${fmt(BULK_ROWS)} lots (maintenance)`, runs.map((r) => r.expireSeconds), 's', at1M);
   figure('  lots/s', runs.map((r) => r.lotsExpired / r.expireSeconds), 'lots/s');
+  figure('  ratio reference / expire (same run)', runs.map((r) => r.rawSeconds / r.expireSeconds), '×', undefined, 'against the import reference: what writing these rows costs PostgreSQL alone on this machine now');
   if (tierBench) {
     figure(`review tiers of ${fmt(BULK_ROWS)} members`, runs.map((r) => r.tierSeconds!), 's', at1M);
     figure('  members/s', runs.map((r) => r.tierMembers! / r.tierSeconds!), 'members/s');
@@ -205,6 +206,7 @@ async function bulkPhases(adminUrl: string, tmp: string) {
     figures.push({ name: `review tiers of ${fmt(BULK_ROWS)} members`, median: null, unit: 's', runs: [], note: 'n/a (tiers not built)' });
   }
   figure(`export ${fmt(BULK_ROWS)} members with balances (CSV)`, runs.map((r) => r.exportSeconds), 's');
+  figure('  rows/s', runs.map((r) => BULK_ROWS / r.exportSeconds), 'rows/s');
   details.bulk = { rows: BULK_ROWS, runs };
 }
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
+import { restoreForeignKeyChecks, skipForeignKeyChecks } from '../db/foreign-key-repository.ts';
 import { openingBalanceOperationId, type MemberImportRow } from './member-rows.ts';
 
 /**
@@ -194,6 +195,12 @@ export async function upsertStagedMembers(trx: Tx, programId: string, now: Date)
   return { created: inserted.rows[0]!.n, updated, unresolved: unresolved.map((r) => r.line) };
 }
 
+// The identity sequences, looked up once per statement (an InitPlan): pg_get_serial_sequence
+// called per row parses and resolves the table name every time — a third of a chunk's time.
+const ACCOUNT_IDS = sql`(select pg_get_serial_sequence('accounts', 'id')::regclass)`;
+const LOT_IDS = sql`(select pg_get_serial_sequence('lots', 'id')::regclass)`;
+const MEMBER_WALLET_IDS = sql`(select pg_get_serial_sequence('member_wallets', 'id')::regclass)`;
+
 const RESOLVE_MEMBER_WALLETS = (programId: string) => sql`
   update laurel_import_balances b set (mw_id, available_account_id) = (
     select mw.id, mw.available_account_id from member_wallets mw where mw.member_id = b.member_id and mw.wallet_id = b.wallet_id and mw.program_id = ${programId})
@@ -202,42 +209,43 @@ const RESOLVE_MEMBER_WALLETS = (programId: string) => sql`
 /**
  * Gives every staged balance its member and member wallet. A (member, wallet) without one gets
  * its three accounts and member_wallets row here, already holding the opening balance (its
- * entry follows in the same transaction): no second write of the same rows. Returns how many
- * balances still lack a member wallet (a concurrent operation created it meanwhile).
+ * entry follows in the same transaction): no second write of the same rows. Their ids are drawn
+ * up front, so the staged rows know them without a lookup. Plain inserts, not ON CONFLICT (whose
+ * speculative insertion costs a third more): a member wallet created concurrently by an operation
+ * makes the insert fail, and the import with it, asking for a rerun.
  */
 export async function ensureStagedMemberWallets(trx: Tx, programId: string, now: Date) {
   await sql`update laurel_import_balances b set member_id = s.member_id from laurel_import_members s where s.line = b.line`.execute(trx);
   await RESOLVE_MEMBER_WALLETS(programId).execute(trx);
-  const { rows } = await sql<{ fresh: number; accounts: number; wallets: number }>`
-    with fresh as (
-      update laurel_import_balances b set fresh = true,
-        available_account_id = nextval(pg_get_serial_sequence('accounts', 'id'))
-      where b.mw_id is null
-      returning b.member_id, b.wallet_id, b.amount, b.available_account_id
-    ),
-    ids as (
-      select f.*, nextval(pg_get_serial_sequence('accounts', 'id')) as pending_account_id,
-             nextval(pg_get_serial_sequence('accounts', 'id')) as reserved_account_id
-      from fresh f
-    ),
-    new_accounts as (
-      insert into accounts (id, program_id, wallet_id, member_id, kind, balance) overriding system value
-      select a.id, ${programId}, i.wallet_id, i.member_id, a.kind, a.balance
-      from ids i cross join lateral (values (i.available_account_id, 'available', i.amount), (i.pending_account_id, 'pending', 0::bigint),
-                                            (i.reserved_account_id, 'reserved', 0::bigint)) as a(id, kind, balance)
-      on conflict do nothing
-      returning 1
-    ),
-    new_wallets as (
-      insert into member_wallets (program_id, member_id, wallet_id, available_account_id, pending_account_id, reserved_account_id, earned, last_activity_at)
-      select ${programId}, member_id, wallet_id, available_account_id, pending_account_id, reserved_account_id, amount, ${now} from ids
-      on conflict do nothing
-      returning 1
-    )
-    select (select count(*) from ids)::int as fresh, (select count(*) from new_accounts)::int as accounts, (select count(*) from new_wallets)::int as wallets`.execute(trx);
-  const { fresh, accounts, wallets } = rows[0]!;
-  if (accounts !== 3 * fresh || wallets !== fresh) throw new Error('a member wallet was created concurrently during the import; run the import again');
-  await RESOLVE_MEMBER_WALLETS(programId).execute(trx);
+  try {
+    await sql`
+      with fresh as (
+        update laurel_import_balances b set fresh = true,
+          mw_id = nextval(${MEMBER_WALLET_IDS}), available_account_id = nextval(${ACCOUNT_IDS})
+        where b.mw_id is null
+        returning b.mw_id, b.member_id, b.wallet_id, b.amount, b.available_account_id
+      ),
+      ids as materialized (
+        select f.*, nextval(${ACCOUNT_IDS}) as pending_account_id,
+               nextval(${ACCOUNT_IDS}) as reserved_account_id
+        from fresh f
+      ),
+      new_accounts as (
+        insert into accounts (id, program_id, wallet_id, member_id, kind, balance) overriding system value
+        select a.id, ${programId}, i.wallet_id, i.member_id, a.kind, a.balance
+        from ids i cross join lateral (values (i.available_account_id, 'available', i.amount), (i.pending_account_id, 'pending', 0::bigint),
+                                              (i.reserved_account_id, 'reserved', 0::bigint)) as a(id, kind, balance)
+      )
+      insert into member_wallets (id, program_id, member_id, wallet_id, available_account_id, pending_account_id, reserved_account_id, earned, last_activity_at)
+      overriding system value
+      select mw_id, ${programId}, member_id, wallet_id, available_account_id, pending_account_id, reserved_account_id, amount, ${now} from ids`.execute(trx);
+  } catch (error) {
+    const { code, constraint } = error as { code?: string; constraint?: string };
+    if (code === '23505' && (constraint === 'accounts_wallet_id_member_id_kind_key' || constraint === 'member_wallets_member_id_wallet_id_key')) {
+      throw new Error('a member wallet was created concurrently during the import; run the import again');
+    }
+    throw error;
+  }
 }
 
 /**
@@ -259,7 +267,7 @@ export async function lockAndDedupeStagedBalances(trx: Tx): Promise<number> {
     ) select count(*)::int as n from gone`.execute(trx);
   await sql`
     update laurel_import_balances b set
-      lot_id = nextval(pg_get_serial_sequence('lots', 'id')),
+      lot_id = nextval(${LOT_IDS}),
       settled = case when fresh then 0 else least(amount, greatest(0, -(select a.balance from accounts a where a.id = b.available_account_id))) end`.execute(trx);
   return rows[0]!.n;
 }
@@ -323,35 +331,19 @@ export async function refreshStagedInactivityExpiry(trx: Tx, walletId: string, e
 }
 
 /**
- * Row-by-row foreign-key checks are most of the cost of an import (about thirty per member: each
- * account, member wallet, operation, lot and entry checks each of its references with a query of
- * its own). Every reference the import writes is one it has just read or created in this
- * transaction, to rows Laurel never deletes, so the import may skip those checks — as pg_restore
- * does — by running with session_replication_role = replica. Only when that is allowed (a
- * superuser, or GRANT SET ON PARAMETER session_replication_role) and no user trigger would be
- * skipped along with them. Returns whether the checks are off.
+ * The import may skip PostgreSQL's row-by-row foreign-key checks (about thirty per member: each
+ * account, member wallet, operation, lot and entry checks each of its references): every
+ * reference it writes is to a row it has just read or created in this transaction. See
+ * skipForeignKeyChecks for when that is allowed. Returns whether the checks are off.
  */
-export async function skipForeignKeyChecks(trx: Tx): Promise<boolean> {
-  const { rows } = await sql<{ n: number }>`
-    select count(*)::int as n from pg_trigger t join pg_class c on c.oid = t.tgrelid
-    where not t.tgisinternal and t.tgenabled <> 'D' and c.relnamespace = to_regnamespace(current_schema())
-      and ((c.relname in ('operations', 'entries') and t.tgtype & 4 <> 0)
-        or (c.relname in ('members', 'accounts', 'member_wallets', 'lots') and t.tgtype & (4 | 16) <> 0))`.execute(trx);
-  if (rows[0]!.n > 0) return false;
-  await savepoint(trx, 'laurel_import_replica');
-  try {
-    await sql`set local session_replication_role = replica`.execute(trx);
-    await releaseSavepoint(trx, 'laurel_import_replica');
-    return true;
-  } catch {
-    await rollbackToSavepoint(trx, 'laurel_import_replica');
-    return false;
-  }
+export async function skipImportForeignKeyChecks(trx: Tx): Promise<boolean> {
+  return skipForeignKeyChecks(trx, {
+    inserts: ['operations', 'entries', 'members', 'accounts', 'member_wallets', 'lots'],
+    updates: ['members', 'accounts', 'member_wallets', 'lots'],
+  });
 }
 
-export async function restoreForeignKeyChecks(trx: Tx) {
-  await sql`set local session_replication_role = origin`.execute(trx);
-}
+export { restoreForeignKeyChecks };
 
 // ---------------------------------------------------------------- adjustments
 

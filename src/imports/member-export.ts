@@ -11,9 +11,10 @@ import { TAG_SEPARATOR } from './member-rows.ts';
  * export-only columns (member_id, status, pending, reserved, earned) are skipped on import.
  */
 export async function* exportMembers(db: Db, options: { programId: string; format: ImportFormat; pageSize?: number }): AsyncGenerator<string> {
-  const pageSize = options.pageSize ?? 2_000;
+  const pageSize = options.pageSize ?? 5_000;
   const trx = await db.startTransaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute();
   let finished = false;
+  let pending: Promise<repo.ExportedMember[]> | undefined;
   try {
     const wallets = await repo.exportWallets(trx, options.programId);
     if (options.format === 'csv') {
@@ -22,9 +23,14 @@ export async function* exportMembers(db: Db, options: { programId: string; forma
         ...wallets.flatMap((w) => [`balance:${w.code}`, `pending:${w.code}`, `reserved:${w.code}`, `earned:${w.code}`]),
       ]);
     }
-    await repo.openMemberCursor(trx, options.programId);
+    await repo.openMemberCursor(trx, options.programId, { attributes: options.format === 'ndjson' });
+    // The next page is fetched while this one is formatted: PostgreSQL and Node work side by side.
+    pending = repo.fetchMembers(trx, pageSize);
     for (;;) {
-      const rows = await repo.fetchMembers(trx, pageSize);
+      const rows: repo.ExportedMember[] = await pending;
+      pending = rows.length < pageSize ? undefined : repo.fetchMembers(trx, pageSize);
+      // Awaited on the next round, or below if the reader stops first.
+      pending?.catch(() => {});
       if (rows.length === 0) break;
       let out = '';
       for (const m of rows) {
@@ -51,10 +57,11 @@ export async function* exportMembers(db: Db, options: { programId: string; forma
         }
       }
       yield out;
-      if (rows.length < pageSize) break;
+      if (!pending) break;
     }
     finished = true;
   } finally {
+    await pending?.catch(() => {});
     // A reader that stops early (a client hanging up) ends here too: the snapshot is released.
     if (finished) await trx.commit().execute();
     else await trx.rollback().execute().catch(() => {});

@@ -31,7 +31,7 @@ export interface ImportInput {
   /** Runs everything, reports, and rolls back. */
   dryRun?: boolean;
   chunkRows?: number;
-  /** Keep PostgreSQL's row-by-row foreign-key checks even where they may be skipped (see skipForeignKeyChecks). */
+  /** Keep PostgreSQL's row-by-row foreign-key checks even where they may be skipped (see skipImportForeignKeyChecks). */
   checkForeignKeys?: boolean;
   clock?: () => Date | undefined;
   onProgress?: (rowsRead: number) => void;
@@ -226,7 +226,7 @@ export async function importMembers(db: Db, input: ImportInput): Promise<MemberI
       if (raced) return raced;
       now = input.clock?.() ?? (await databaseNow(trx));
       await repo.createStaging(trx);
-      const relaxed = !input.checkForeignKeys && (await repo.skipForeignKeyChecks(trx));
+      const relaxed = !input.checkForeignKeys && (await repo.skipImportForeignKeyChecks(trx));
       const ctx: RowContext = {
         now, timeZone: program.time_zone, wallets: new Map(walletRows.map((w) => [w.code, w])),
         defaultCountry: typeof program.settings.defaultCountry === 'string' ? program.settings.defaultCountry : undefined,

@@ -2,31 +2,49 @@ import { sql } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
 
 /**
- * Expires every due lot of up to ~batchSize lots' member wallets in one statement: lots, entries,
- * cached balances, counters and events together. Member wallets locked by a running operation are
- * skipped (SKIP LOCKED) and picked up by the next batch, so expiry never blocks checkouts.
+ * Expires the due lots of up to ~batchSize lots' member wallets in one statement: lots, entries,
+ * cached balances, counters and events together.
+ *
+ * The due lots are walked soonest-due first through lots_due_expiry, and each one's member wallet
+ * is locked as it is reached (FOR UPDATE SKIP LOCKED): a wallet held by a running operation — or
+ * by another maintenance batch — is stepped over and the walk goes on, so expiry never waits for
+ * a checkout, concurrent batches take disjoint members, and a batch stops only when batchSize
+ * lots are taken or nothing due is left unlocked. Skipped members are picked up by a later batch
+ * or settled by their own operation. Only then are those wallets' lots locked and read: locking
+ * returns their latest committed version, never the statement's possibly older snapshot.
+ *
+ * Every lookup is a nested loop over a unique or partial index, whatever the statistics say:
+ * between two ANALYZEs the planner takes a batch for a large share of the table and otherwise
+ * joins it by scanning lots, accounts or member_wallets whole — per batch, which makes a
+ * million-lot run quadratic.
  */
 export async function expireDueLotsBatch(trx: Tx, options: { programId?: string; now: Date; batchSize: number }) {
   const programFilter = options.programId ? sql`and l.program_id = ${options.programId}` : sql``;
-  const { rows } = await sql<{ lots: number; points: number; members: number }>`
-    with candidates as (
-      select distinct l.member_id, l.wallet_id from (
-        select member_id, wallet_id from lots l
+  await sql`select set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`.execute(trx);
+  const { rows } = await sql<{ lots: number; points: number; members: number; lots_updated: number; entries: number; balances: number; counters: number }>`
+    with taken as materialized (
+      select w.id, w.member_id, w.wallet_id, w.available_account_id, w.pending_account_id
+      from (
+        select l.member_id, l.wallet_id from lots l
         where l.remaining > 0 and l.expires_at <= ${options.now} ${programFilter}
-        limit ${options.batchSize}
+        order by l.expires_at
       ) l
+      cross join lateral (
+        select mw.id, mw.member_id, mw.wallet_id, mw.available_account_id, mw.pending_account_id
+        from member_wallets mw where mw.member_id = l.member_id and mw.wallet_id = l.wallet_id
+        for update skip locked
+      ) w
+      limit ${options.batchSize}
     ),
-    picked as (
-      select mw.id, mw.member_id, mw.wallet_id, mw.available_account_id, mw.pending_account_id
-      from member_wallets mw join candidates c on c.member_id = mw.member_id and c.wallet_id = mw.wallet_id
-      for update of mw skip locked
-    ),
-    due as (
+    due as materialized (
       select l.id, l.program_id, l.wallet_id, l.member_id, l.remaining, l.vested,
              p.id as mw_id, case when l.vested then p.available_account_id else p.pending_account_id end as from_account
-      from lots l join picked p on p.member_id = l.member_id and p.wallet_id = l.wallet_id
-      where l.remaining > 0 and l.expires_at <= ${options.now}
-      for update of l
+      from (select distinct * from taken) p
+      cross join lateral (
+        select l.id, l.program_id, l.wallet_id, l.member_id, l.remaining, l.vested from lots l
+        where l.member_id = p.member_id and l.wallet_id = p.wallet_id and l.remaining > 0 and l.expires_at <= ${options.now}
+        for update
+      ) l
     ),
     lot_update as (
       update lots set remaining = 0 from due where lots.id = due.id returning lots.id
@@ -57,8 +75,11 @@ export async function expireDueLotsBatch(trx: Tx, options: { programId?: string;
       group by d.program_id, d.member_id, w.code
       returning id
     )
-    select count(*)::int as lots, coalesce(sum(remaining), 0)::bigint as points, count(distinct mw_id)::int as members from due`.execute(trx);
-  return rows[0] ?? { lots: 0, points: 0, members: 0 };
+    select count(*)::int as lots, coalesce(sum(remaining), 0)::bigint as points, count(distinct mw_id)::int as members,
+           (select count(*) from lot_update)::int as lots_updated, (select count(*) from entry_insert)::int as entries,
+           (select count(*) from balance_update)::int as balances, (select count(*) from counter_update)::int as counters
+    from due`.execute(trx);
+  return rows[0] ?? { lots: 0, points: 0, members: 0, lots_updated: 0, entries: 0, balances: 0, counters: 0 };
 }
 
 /** Members with pending points due to vest or reservations past their timeout. */

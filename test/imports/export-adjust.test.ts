@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CsvParser } from '../../src/imports/csv.ts';
+import { exportMembers } from '../../src/imports/member-export.ts';
 import { setupTestApp, type TestContext, type TestProgram } from '../helpers.ts';
 
 const run = promisify(execFile);
@@ -69,6 +70,25 @@ describe('export and bulk adjustments', async () => {
     });
   });
 
+
+  it('gives the same export page by page, whatever the page size, and releases its snapshot when the reader stops early', async () => {
+    const collect = async (format: 'csv' | 'ndjson', pageSize: number) => {
+      let text = '';
+      for await (const chunk of exportMembers(t.db.db, { programId: source.id, format, pageSize })) text += chunk;
+      return text;
+    };
+    for (const format of ['csv', 'ndjson'] as const) {
+      const whole = await collect(format, 10_000);
+      expect(whole.split('\n').filter(Boolean).length).toBe(format === 'csv' ? 4 : 3);
+      for (const pageSize of [1, 2, 3]) expect(await collect(format, pageSize)).toBe(whole);
+    }
+    for await (const chunk of exportMembers(t.db.db, { programId: source.id, format: 'csv', pageSize: 1 })) {
+      expect(chunk).toContain('member_id');
+      break;
+    }
+    const { rows } = await t.db.pool.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'");
+    expect(rows[0].n).toBe(0);
+  });
   it('imports its own export into another program with the same members and balances', async () => {
     for (const format of ['csv', 'ndjson'] as const) {
       const exported = await t.call('GET', `/v1/exports/members?format=${format}`, { key: source.key });

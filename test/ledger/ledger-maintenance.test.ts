@@ -1,5 +1,8 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { hashText } from '../../src/imports/import-source.ts';
+import { importMembers } from '../../src/imports/member-import.ts';
+import { runDueMaintenance } from '../../src/ledger/ledger-maintenance.ts';
 import { DAY, setupTestApp, type TestProgram } from '../helpers.ts';
 import { iso, ledgerKit, plus } from './ledger-kit.ts';
 
@@ -35,6 +38,67 @@ describe('ledger maintenance and verification', async () => {
     expect(held.status).toBe('expired');
     expect(await maintain(p)).toEqual({ members: 0, lotsExpired: 0, pointsExpired: 0 });
     for (const m of members) expect(await k.balance(m.id, 'points', p)).toMatchObject({ available: 0, pending: 0, reserved: 0 });
+    await k.verify(p);
+  });
+
+  /** `count` members e-0… holding i + 1 points each, all expiring at `expiresAt`, through the importer. */
+  const membersExpiringAt = async (p: TestProgram, count: number, expiresAt: Date) => {
+    const text = `customer_id,balance,expires_at\n${Array.from({ length: count }, (_, i) => `e-${i},${i + 1},${expiresAt.toISOString()}`).join('\n')}\n`;
+    const report = await importMembers(t.db.db, { programId: p.id, actor: 'test', format: 'csv', source: [text], contentHash: hashText(text), clock: t.clock.now });
+    expect(report).toMatchObject({ status: 'completed', balances: { applied: count } });
+  };
+  /** Per lot, how many expire entries it has; per member, how many points.expired events. */
+  const expiryCounts = async (p: TestProgram) => {
+    const { rows: lots } = await sql<{ n: number }>`
+      select count(e.id)::int as n from lots l left join entries e on e.lot_id = l.id and e.kind = 'expire' where l.program_id = ${p.id} group by l.id`.execute(t.db.db);
+    const { rows: events } = await sql<{ n: number }>`
+      select count(*)::int as n from events where program_id = ${p.id} and type = 'points.expired' group by member_id`.execute(t.db.db);
+    return { lots: lots.map((r) => r.n), events: events.map((r) => r.n) };
+  };
+
+  it('steps over members locked by a running operation, expires the others, and picks the locked ones up later', async () => {
+    t.clock.set('2026-03-02T12:00:00Z');
+    const p = await t.newProgram();
+    await membersExpiringAt(p, 10, plus(t.clock.current!, DAY));
+    t.clock.advance(2 * DAY);
+    // Three members' wallets held as a checkout holds them, the soonest-due lots among them.
+    const locked = ['e-0', 'e-1', 'e-2'];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const holds = new Promise<void>((resolve) => (holding = resolve));
+    const lock = t.db.db.transaction().execute(async (trx) => {
+      await sql`select mw.id from member_wallets mw join members m on m.id = mw.member_id
+                where m.program_id = ${p.id} and m.customer_id = any(${locked}::text[]) for update of mw`.execute(trx);
+      holding();
+      await held;
+    });
+    await holds;
+    try {
+      // Batches of 2: the first ones meet the locked wallets first and must walk past them.
+      expect(await maintain(p, { batchSize: 2 })).toEqual({ members: 7, lotsExpired: 7, pointsExpired: 55 - 6 });
+    } finally {
+      release();
+      await lock;
+    }
+    expect(await maintain(p, { batchSize: 2 })).toEqual({ members: 3, lotsExpired: 3, pointsExpired: 6 });
+    expect(await maintain(p)).toEqual({ members: 0, lotsExpired: 0, pointsExpired: 0 });
+    expect(await expiryCounts(p)).toEqual({ lots: Array(10).fill(1), events: Array(10).fill(1) });
+    await k.verify(p);
+  });
+
+  it('expires a large set exactly once under concurrent runs of several workers each', async () => {
+    t.clock.set('2026-03-02T12:00:00Z');
+    const p = await t.newProgram();
+    const count = 600;
+    await membersExpiringAt(p, count, plus(t.clock.current!, DAY));
+    t.clock.advance(2 * DAY);
+    const run = () => runDueMaintenance(t.db.db, { programId: p.id, batchSize: 37, workers: 3, clock: t.clock.now });
+    const results = await Promise.all([run(), run(), run()]);
+    expect(results.reduce((sum, r) => sum + r.lotsExpired, 0)).toBe(count);
+    expect(results.reduce((sum, r) => sum + r.pointsExpired, 0)).toBe((count * (count + 1)) / 2);
+    expect(await run()).toEqual({ members: 0, lotsExpired: 0, pointsExpired: 0 });
+    expect(await expiryCounts(p)).toEqual({ lots: Array(count).fill(1), events: Array(count).fill(1) });
     await k.verify(p);
   });
 
