@@ -251,24 +251,9 @@ export async function applyWalletChanges(
     update member_wallets set ${sql.join(set)} where id = ${memberWalletId}`.execute(trx);
 }
 
-export async function addToBalance(trx: Tx, accountId: number, delta: number) {
-  if (delta === 0) return;
-  await trx.updateTable('accounts').set({ balance: sql`balance + ${delta}` }).where('id', '=', accountId).execute();
-}
-
 export type CounterColumn =
   | 'earned' | 'spent' | 'expired' | 'reversed' | 'restored'
   | 'adjusted_in' | 'adjusted_out' | 'transferred_in' | 'transferred_out';
-
-export async function bumpMemberWallet(trx: Tx, id: number, counters: Partial<Record<CounterColumn, number>>, activityAt?: Date) {
-  const set: Record<string, unknown> = {};
-  for (const [column, amount] of Object.entries(counters)) {
-    if (amount) set[column] = sql`${sql.ref(column)} + ${amount}`;
-  }
-  if (activityAt) set.last_activity_at = activityAt;
-  if (Object.keys(set).length === 0) return;
-  await trx.updateTable('member_wallets').set(set).where('id', '=', id).execute();
-}
 
 export async function insertLot(
   trx: Tx,
@@ -424,34 +409,6 @@ export async function findReservationByPost(db: Executor, postOperationId: strin
 }
 
 // ---- reads ----
-
-export async function memberWalletBalances(db: Executor, memberId: string) {
-  const { rows } = await sql<{
-    wallet_id: string; wallet_code: string; unit: string; available: number; pending: number; reserved: number;
-    earned: number; spent: number; expired: number; reversed: number; restored: number; adjusted_in: number;
-    adjusted_out: number; transferred_in: number; transferred_out: number; last_activity_at: Date | null;
-  }>`
-    select mw.wallet_id, w.code as wallet_code, w.unit, a.balance as available, p.balance as pending, r.balance as reserved,
-      mw.earned, mw.spent, mw.expired, mw.reversed, mw.restored, mw.adjusted_in, mw.adjusted_out,
-      mw.transferred_in, mw.transferred_out, mw.last_activity_at
-    from member_wallets mw
-    join wallets w on w.id = mw.wallet_id
-    join accounts a on a.id = mw.available_account_id
-    join accounts p on p.id = mw.pending_account_id
-    join accounts r on r.id = mw.reserved_account_id
-    where mw.member_id = ${memberId}
-    order by w.created_at, w.code`.execute(db);
-  return rows;
-}
-
-export async function nextExpirations(db: Executor, memberId: string, walletId: string, limit = 5) {
-  const { rows } = await sql<{ expires_at: Date; amount: number }>`
-    select expires_at, sum(remaining)::bigint as amount
-    from lots
-    where member_id = ${memberId} and wallet_id = ${walletId} and remaining > 0 and expires_at is not null
-    group by expires_at order by expires_at limit ${limit}`.execute(db);
-  return rows;
-}
 
 export interface WalletBalanceRow {
   found: boolean; due: boolean; wallet_id: string | null; wallet_code: string | null; unit: string | null;
