@@ -16,6 +16,7 @@ import { actionTypes, rulesInForce, walletDefaults } from '../rules/rule-operati
 import * as ruleRepo from '../rules/rule-repository.ts';
 import * as repo from './action-repository.ts';
 import { programDetails } from '../ledger/ledger-context.ts';
+import { decodeKeyCursor, encodeKeyCursor, keyOf } from '../http/cursor.ts';
 
 export interface ActionInput {
   memberId: string;
@@ -133,22 +134,13 @@ export async function getAction(ctx: LedgerContext, id: string) {
 export async function listActions(ctx: LedgerContext, memberId: string, query: { type?: string; cursor?: string; limit?: number }) {
   if (!(await findMemberRow(ctx.trx, ctx.program.id, memberId))) throw new ProblemError('member_not_found');
   const limit = query.limit ?? 50;
-  let before: { createdAt: Date; id: string } | undefined;
-  if (query.cursor) {
-    try {
-      const [createdAt, id] = JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8')) as [string, string];
-      before = { createdAt: new Date(createdAt), id };
-      if (Number.isNaN(before.createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
-    } catch {
-      throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
-    }
-  }
+  const before = query.cursor ? keyOf(decodeKeyCursor(query.cursor)) : undefined;
   const rows = await repo.actionsOfMember(ctx.trx, memberId, { type: query.type, before, limit: limit + 1 });
   const page = rows.slice(0, limit);
   const data = [];
   for (const row of page) data.push(await actionView(ctx, row));
   const last = page[page.length - 1];
-  return { data, nextCursor: rows.length > limit && last ? Buffer.from(JSON.stringify([last.created_at.toISOString(), last.id])).toString('base64url') : null };
+  return { data, nextCursor: rows.length > limit && last ? encodeKeyCursor(last.created_at, last.id) : null };
 }
 
 export async function actionView(ctx: LedgerContext, row: ActionRow) {

@@ -10,6 +10,7 @@ import { findBatch, listBatches } from './import-repository.ts';
 import { hashText, type ImportFormat } from './import-source.ts';
 import { exportMembers } from './member-export.ts';
 import { importMembers, MAX_REPORTED_ERRORS } from './member-import.ts';
+import { decodeKeyCursor, encodeKeyCursor, keyOf } from '../http/cursor.ts';
 
 /** Uploads above this go through the command line (`npm run laurel -- import:members`), which streams the file. */
 export const IMPORT_BODY_LIMIT_BYTES = 32 * 1_048_576;
@@ -66,17 +67,6 @@ function batchKeyOf(request: FastifyRequest, query?: string): string | undefined
   if (query) return query;
   const header = request.headers['idempotency-key'];
   return typeof header === 'string' && header.length > 0 ? header : undefined;
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    const date = typeof createdAt === 'string' ? new Date(createdAt) : new Date(NaN);
-    if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error('bad');
-    return { createdAt: date, id };
-  } catch {
-    throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
-  }
 }
 
 export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -141,12 +131,12 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request) => {
     const limit = request.query.limit ?? 50;
-    const rows = await listBatches(db, principalOf(request).programId, limit + 1, request.query.cursor ? decodeCursor(request.query.cursor) : undefined);
+    const rows = await listBatches(db, principalOf(request).programId, limit + 1, request.query.cursor ? keyOf(decodeKeyCursor(request.query.cursor)) : undefined);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
       data: page.map(batchView),
-      nextCursor: rows.length > limit && last ? Buffer.from(JSON.stringify([last.created_at.toISOString(), last.id])).toString('base64url') : null,
+      nextCursor: rows.length > limit && last ? encodeKeyCursor(last.created_at, last.id) : null,
     };
   });
 

@@ -5,6 +5,7 @@ import { listWallets } from '../programs/program-repository.ts';
 import { settleMember, type LedgerContext } from './ledger-operations.ts';
 import * as repo from './ledger-repository.ts';
 import { lotView } from './ledger-views.ts';
+import { decodeIdCursor } from '../http/cursor.ts';
 
 async function requireMember(ctx: LedgerContext, memberId: string) {
   const member = await findMemberRow(ctx.trx, ctx.program.id, memberId);
@@ -71,13 +72,7 @@ async function walletIdOf(ctx: LedgerContext, code: string) {
 export async function history(ctx: LedgerContext, memberId: string, query: { wallet?: string; cursor?: string; limit?: number }) {
   await settled(ctx, memberId);
   const limit = query.limit ?? 50;
-  let beforeId: number | undefined;
-  if (query.cursor !== undefined) {
-    beforeId = Number(query.cursor);
-    if (!/^[1-9][0-9]{0,15}$/.test(query.cursor) || !Number.isSafeInteger(beforeId)) {
-      throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
-    }
-  }
+  const beforeId = decodeIdCursor(query.cursor);
   const rows = await repo.listEntries(ctx.trx, memberId, {
     walletId: query.wallet ? await walletIdOf(ctx, query.wallet) : undefined,
     beforeId,

@@ -7,6 +7,7 @@ import { onMemberCreated } from '../orders/on-member-created.ts';
 import { normalizePhone } from './phone.ts';
 import * as repo from './member-repository.ts';
 import type { MemberRow } from './member-repository.ts';
+import { badCursor } from '../http/cursor.ts';
 
 export interface MemberInput {
   customerId?: string | null;
@@ -190,7 +191,7 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
     if (typeof id !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error('bad cursor');
     return { createdAt, id };
   } catch {
-    throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
+    throw badCursor();
   }
 }
 

@@ -15,6 +15,7 @@ import { renderMessage, unsubscribeUrlFor } from './message-render.ts';
 import * as repo from './message-repository.ts';
 import { templateProblems } from './template-render.ts';
 import { parseUnsubscribeToken, unsubscribeToken, verifyUnsubscribeToken } from './unsubscribe-token.ts';
+import { decodeKeyCursor, encodeKeyCursor, keyOf } from '../http/cursor.ts';
 
 // ---------------------------------------------------------------- settings
 
@@ -165,29 +166,14 @@ export function messageView(m: repo.MessageRow) {
   };
 }
 
-export function encodeMessageCursor(m: { created_at: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([m.created_at.toISOString(), m.id])).toString('base64url');
-}
-
-function decodeMessageCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(createdAt);
-    if (Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
-    return { createdAt: date, id };
-  } catch {
-    throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
-  }
-}
-
 export async function listMessageViews(
   db: Executor, programId: string,
   query: { memberId?: string; kind?: string; status?: MessageStatus; channel?: 'email' | 'webhook'; cursor?: string; limit?: number },
 ) {
   const limit = query.limit ?? 50;
-  const rows = await repo.listMessages(db, programId, { ...query, before: query.cursor ? decodeMessageCursor(query.cursor) : undefined, limit: limit + 1 });
+  const rows = await repo.listMessages(db, programId, { ...query, before: query.cursor ? keyOf(decodeKeyCursor(query.cursor)) : undefined, limit: limit + 1 });
   const page = rows.slice(0, limit);
-  return { data: page.map(messageView), nextCursor: rows.length > limit ? encodeMessageCursor(page[page.length - 1]!) : null };
+  return { data: page.map(messageView), nextCursor: rows.length > limit ? encodeKeyCursor(page[page.length - 1]!.created_at, page[page.length - 1]!.id) : null };
 }
 
 export async function getMessageView(db: Executor, programId: string, id: string) {

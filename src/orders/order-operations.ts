@@ -26,6 +26,7 @@ import * as repo from './order-repository.ts';
 import type { OrderRow } from './order-repository.ts';
 import { pointsByLine, refundedPartOf, remainingOf } from './refund-share.ts';
 import { programDetails, type ProgramDetails } from '../ledger/ledger-context.ts';
+import { decodeKeyCursor, encodeKeyCursor } from '../http/cursor.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -417,22 +418,14 @@ export async function lookupOrder(ctx: LedgerContext, storeCode: string | undefi
 export async function listMemberOrders(ctx: LedgerContext, memberId: string, query: { cursor?: string; limit?: number }) {
   if (!(await findMemberRow(ctx.trx, ctx.program.id, memberId))) throw new ProblemError('member_not_found');
   const limit = query.limit ?? 20;
-  let before: { placedAt: Date; id: string } | undefined;
-  if (query.cursor) {
-    try {
-      const [placedAt, id] = JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8')) as [string, string];
-      before = { placedAt: new Date(placedAt), id };
-      if (Number.isNaN(before.placedAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
-    } catch {
-      throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
-    }
-  }
+  const key = query.cursor ? decodeKeyCursor(query.cursor) : undefined;
+  const before = key && { placedAt: key.at, id: key.id };
   const rows = await repo.ordersOfMember(ctx.trx, ctx.program.id, memberId, { before, limit: limit + 1 });
   const page = rows.slice(0, limit);
   const data = [];
   for (const row of page) data.push(await orderView(ctx, row));
   const last = page[page.length - 1];
-  return { data, nextCursor: rows.length > limit && last?.placed_at ? Buffer.from(JSON.stringify([last.placed_at.toISOString(), last.id])).toString('base64url') : null };
+  return { data, nextCursor: rows.length > limit && last?.placed_at ? encodeKeyCursor(last.placed_at, last.id) : null };
 }
 
 export async function orderView(ctx: LedgerContext, order: OrderRow) {

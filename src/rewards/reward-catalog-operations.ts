@@ -9,6 +9,7 @@ import { parseBenefit, VOUCHER_KINDS, type Benefit } from './reward-benefit.ts';
 import * as repo from './reward-repository.ts';
 import { rewardView, type Image, type LocaleText } from './reward-views.ts';
 import { parseCodeFormat, type CodeFormat } from './voucher-code.ts';
+import { decodeKeyCursor, encodeKeyCursor, keyOf } from '../http/cursor.ts';
 
 export interface RewardInput {
   code?: string | null;
@@ -211,30 +212,15 @@ export async function getReward(ctx: LedgerContext, id: string) {
   return withView(ctx.trx, ctx.program.id, id);
 }
 
-export function encodeCursor(r: { created_at: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([r.created_at.toISOString(), r.id])).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const createdAt = new Date(at);
-    if (Number.isNaN(createdAt.getTime()) || typeof id !== 'string') throw new Error('bad cursor');
-    return { createdAt, id };
-  } catch {
-    throw new ProblemError('validation_failed', 'cursor is not one this API returned');
-  }
-}
-
 export async function listRewards(ctx: LedgerContext, query: { status?: string; kind?: string; visibility?: string; cursor?: string; limit?: number }) {
   const limit = query.limit ?? 50;
   const rows = await repo.listRewards(ctx.trx, ctx.program.id, {
     status: query.status, kind: query.kind, visibility: query.visibility, limit: limit + 1,
-    after: query.cursor ? decodeCursor(query.cursor) : undefined,
+    after: query.cursor ? keyOf(decodeKeyCursor(query.cursor)) : undefined,
   });
   const page = rows.slice(0, limit);
   const pools = await repo.poolCounts(ctx.trx, page.filter((r) => r.code_source === 'pool').map((r) => r.id));
-  return { data: page.map((r) => rewardView(r, pools.get(r.id))), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null };
+  return { data: page.map((r) => rewardView(r, pools.get(r.id))), nextCursor: rows.length > limit ? encodeKeyCursor(page[page.length - 1]!.created_at, page[page.length - 1]!.id) : null };
 }
 
 export async function importPoolCodes(ctx: LedgerContext, rewardId: string, codes: string[]) {

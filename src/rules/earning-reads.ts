@@ -14,6 +14,7 @@ import { ORDER_RULE_KINDS } from './rule-config.ts';
 import { compiledVersion, getEarningSettings, rulesInForce, walletDefaults } from './rule-operations.ts';
 import * as repo from './rule-repository.ts';
 import { programDetails } from '../ledger/ledger-context.ts';
+import { decodeIdCursor } from '../http/cursor.ts';
 
 export interface PreviewInput {
   memberId?: string;
@@ -113,13 +114,7 @@ export async function memberProgress(ctx: LedgerContext, memberId: string) {
 export async function memberAwards(ctx: LedgerContext, memberId: string, query: { cursor?: string; limit?: number }) {
   if (!(await findMemberRow(ctx.trx, ctx.program.id, memberId))) throw new ProblemError('member_not_found');
   const limit = query.limit ?? 50;
-  let beforeId: number | undefined;
-  if (query.cursor !== undefined) {
-    beforeId = Number(query.cursor);
-    if (!/^[1-9][0-9]{0,15}$/.test(query.cursor) || !Number.isSafeInteger(beforeId)) {
-      throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
-    }
-  }
+  const beforeId = decodeIdCursor(query.cursor);
   const rows = await awardRepo.awardsOfMember(ctx.trx, memberId, { beforeId, limit: limit + 1 });
   const page = rows.slice(0, limit);
   const reversals = await awardRepo.reversalsOf(ctx.trx, page.map((r) => r.operation_id));

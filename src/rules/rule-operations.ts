@@ -9,6 +9,7 @@ import { actionTypeOf, normalizeRuleConfig, type PendingFrom, type RuleConfig } 
 import '../orders/order-event-types.ts';
 import * as repo from './rule-repository.ts';
 import { toRuleVersion, type RuleVersionRow } from './rule-repository.ts';
+import { decodeKeyCursor, encodeKeyCursor, keyOf } from '../http/cursor.ts';
 
 export interface RuleInput {
   kind?: RuleKind;
@@ -119,16 +120,7 @@ export async function getRule(db: Executor, programId: string, ruleId: string, n
 
 export async function listRules(db: Executor, programId: string, now: Date, query: { kind?: RuleKind; cursor?: string; limit?: number }) {
   const limit = query.limit ?? 50;
-  let after: { createdAt: Date; id: string } | undefined;
-  if (query.cursor) {
-    try {
-      const [createdAt, id] = JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8')) as [string, string];
-      after = { createdAt: new Date(createdAt), id };
-      if (Number.isNaN(after.createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
-    } catch {
-      throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
-    }
-  }
+  const after = query.cursor ? keyOf(decodeKeyCursor(query.cursor)) : undefined;
   const ids = await repo.listRuleIds(db, programId, { kind: query.kind, limit: limit + 1, after });
   const page = ids.slice(0, limit);
   const versions = await repo.versionsOf(db, programId, page.map((r) => r.id));
@@ -136,7 +128,7 @@ export async function listRules(db: Executor, programId: string, now: Date, quer
   const last = page[page.length - 1];
   return {
     data,
-    nextCursor: ids.length > limit && last ? Buffer.from(JSON.stringify([last.created_at.toISOString(), last.id])).toString('base64url') : null,
+    nextCursor: ids.length > limit && last ? encodeKeyCursor(last.created_at, last.id) : null,
   };
 }
 

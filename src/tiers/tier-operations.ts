@@ -14,6 +14,7 @@ import * as repo from './tier-repository.ts';
 import type { LadderRow, MemberTierRow, TierChange, TierRow } from './tier-repository.ts';
 import { definitionOf, historyView, ladderView, membershipView, thresholdsOf, tierBrief, tierView } from './tier-views.ts';
 import { memoizedLadder } from './ladder-memo.ts';
+import { decodeIdCursor } from '../http/cursor.ts';
 
 /** Tier operations run inside the caller's transaction with the same context as the ledger. */
 export type TierContext = LedgerContext;
@@ -511,13 +512,7 @@ export async function memberProgress(db: Executor, programId: string, memberId: 
 export async function memberHistory(db: Executor, programId: string, memberId: string, query: { cursor?: string; limit?: number }) {
   await requireMember(db, programId, memberId);
   const limit = query.limit ?? 50;
-  let before: number | undefined;
-  if (query.cursor !== undefined) {
-    before = Number(query.cursor);
-    if (!/^[1-9][0-9]{0,15}$/.test(query.cursor) || !Number.isSafeInteger(before)) {
-      throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
-    }
-  }
+  const before = decodeIdCursor(query.cursor);
   const rows = await repo.listHistory(db, programId, memberId, before, limit + 1);
   const page = rows.slice(0, limit);
   return { data: page.map(historyView), nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null };

@@ -6,6 +6,7 @@ import { ProblemError } from '../http/error-codes.ts';
 import { insertAuditEvent } from '../programs/program-repository.ts';
 import * as repo from './webhook-repository.ts';
 import { generateSecret, isValidSecret } from './webhook-signature.ts';
+import { decodeIdCursor } from '../http/cursor.ts';
 
 export const DEFAULT_ROTATION_GRACE_MS = 24 * 3_600_000;
 export const MAX_ROTATION_GRACE_MS = 7 * 24 * 3_600_000;
@@ -216,13 +217,7 @@ export async function listDeliveryViews(
   if (query.endpointId && !(await repo.findEndpoint(db, programId, query.endpointId))) {
     throw new ProblemError('webhook_endpoint_not_found', `no webhook endpoint ${query.endpointId} in this program`);
   }
-  let beforeId: number | undefined;
-  if (query.cursor !== undefined) {
-    beforeId = Number(query.cursor);
-    if (!/^[1-9][0-9]{0,15}$/.test(query.cursor) || !Number.isSafeInteger(beforeId)) {
-      throw new ProblemError('validation_failed', 'cursor is not a cursor returned by this API', { field: 'cursor' });
-    }
-  }
+  const beforeId = decodeIdCursor(query.cursor);
   const limit = query.limit ?? 50;
   const rows = await repo.listDeliveries(db, programId, { ...query, beforeId, limit: limit + 1 });
   const page = rows.slice(0, limit);

@@ -5,6 +5,7 @@ import * as webhooksMessages from './0003-webhooks-messages.ts';
 import * as tiers from './0004-tiers.ts';
 import * as rewards from './0005-rewards.ts';
 import * as imports from './0006-imports.ts';
+import * as cursorPrecision from './0007-cursor-precision.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004-tiers': tiers,
   '0005-rewards': rewards,
   '0006-imports': imports,
+  '0007-cursor-precision': cursorPrecision,
 };
