@@ -1,7 +1,6 @@
 import { zonedMidnight } from '../ledger/expiry-policy.ts';
 import type { RowError } from './member-rows.ts';
-import { DEFAULT_WALLET } from './member-rows.ts';
-import { faultMessage, inspectInput } from '../http/input-guard.ts';
+import { DEFAULT_WALLET, parseJsonLine } from './member-rows.ts';
 
 /** One line of a bulk adjustment file: who, how many points (signed), why. Pure. */
 export interface AdjustmentRow {
@@ -49,17 +48,10 @@ export function rawAdjustmentFromCsv(line: number, fields: string[], columns: Fi
 }
 
 export function rawAdjustmentFromJson(line: number, text: string): RawAdjustment | RowError {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return { line, code: 'invalid_json', message: `not valid JSON: ${(error as Error).message}` };
-  }
-  const fault = inspectInput(value, '');
-  if (fault) return { line, code: 'validation_failed', field: fault.at.slice(1), message: faultMessage({ ...fault, at: fault.at.slice(1) }) };
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return { line, code: 'validation_failed', message: 'each line must be a JSON object' };
+  const parsed = parseJsonLine(line, text);
+  if ('error' in parsed) return parsed.error;
   const values: RawAdjustment['values'] = {};
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+  for (const [key, v] of Object.entries(parsed.value)) {
     const field = CAMEL[key];
     if (!field || !Object.hasOwn(CAMEL, key)) return { line, code: 'validation_failed', field: key, message: `unknown field "${key}"` };
     if (v !== null && v !== undefined && v !== '') values[field] = v;

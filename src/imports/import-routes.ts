@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../db/database.ts';
 import { ProblemError } from '../http/error-codes.ts';
 import { principalOf } from '../http/principal.ts';
 import { Nullable, problems, Timestamp, Uuid } from '../http/schemas.ts';
@@ -9,7 +10,7 @@ import { importAdjustments } from './adjustment-import.ts';
 import { findBatch, listBatches } from './import-repository.ts';
 import { hashText, type ImportFormat } from './import-source.ts';
 import { exportMembers } from './member-export.ts';
-import { importMembers, MAX_REPORTED_ERRORS } from './member-import.ts';
+import { importMembers, MAX_REPORTED_ERRORS, type ImportInput } from './member-import.ts';
 import { decodeKeyCursor, encodeKeyCursor, keyOf } from '../http/cursor.ts';
 
 /** Uploads above this go through the command line (`npm run laurel -- import:members`), which streams the file. */
@@ -75,13 +76,27 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Files arrive as text; the parser is scoped to this plugin, every other route stays JSON-only.
   app.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES], { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
 
-  const upload = {
-    bodyLimit: IMPORT_BODY_LIMIT_BYTES,
-  };
+  const uploadLimit = { bodyLimit: IMPORT_BODY_LIMIT_BYTES };
+
+  /** Both uploads: the file in the body, 201 when applied, 200 for a dry run or a replay, 422 when rejected. */
+  async function upload<R extends { status: string; replayed: boolean; errorCount: number; errors: { line: number }[] }>(
+    request: FastifyRequest, reply: FastifyReply, body: string, query: Static<typeof ImportQuery>,
+    run: (db: Db, input: ImportInput) => Promise<R>, done: 'imported' | 'applied',
+  ) {
+    const p = principalOf(request);
+    const report = await run(db, {
+      programId: p.programId, actor: p.actor, format: formatOf(request, query.format), source: [body], contentHash: hashText(body),
+      batchKey: batchKeyOf(request, query.batchKey), onInvalid: query.onInvalid, dryRun: query.dryRun, clock,
+    });
+    if (report.status === 'rejected') {
+      throw new ProblemError('import_rejected', `${report.errorCount} problem(s) in the file (first on line ${report.errors[0]?.line}); nothing was ${done}`, { report });
+    }
+    return reply.code(report.status === 'completed' && !report.replayed ? 201 : 200).send(report);
+  }
   const uploadBody = Type.String({ maxLength: IMPORT_BODY_LIMIT_BYTES, description: 'The file: CSV with a header line (text/csv), or NDJSON, one JSON object per line (application/x-ndjson)' });
 
   app.post('/imports/members', {
-    ...upload,
+    ...uploadLimit,
     schema: {
       tags: ['imports'], summary: 'Import members with opening balances from a CSV or NDJSON file (up to 32 MiB; larger files: the import:members command)',
       description: 'All rows in one transaction, set-based. Each opening balance is a ledger earn (reference type "import", reference id the batch key), applied once per batch key, customer id and wallet. '
@@ -89,39 +104,17 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
       consumes: [...CSV_TYPES, ...NDJSON_TYPES], querystring: ImportQuery, body: uploadBody,
       response: { 200: MemberReportSchema, 201: MemberReportSchema, ...problems(404, 413, 415, 422) },
     },
-  }, async (request, reply) => {
-    const p = principalOf(request);
-    const body = request.body;
-    const report = await importMembers(db, {
-      programId: p.programId, actor: p.actor, format: formatOf(request, request.query.format), source: [body], contentHash: hashText(body),
-      batchKey: batchKeyOf(request, request.query.batchKey), onInvalid: request.query.onInvalid, dryRun: request.query.dryRun, clock,
-    });
-    if (report.status === 'rejected') {
-      throw new ProblemError('import_rejected', `${report.errorCount} problem(s) in the file (first on line ${report.errors[0]?.line}); nothing was imported`, { report });
-    }
-    return reply.code(report.status === 'completed' && !report.replayed ? 201 : 200).send(report);
-  });
+  }, async (request, reply) => upload(request, reply, request.body, request.query, importMembers, 'imported'));
 
   app.post('/imports/adjustments', {
-    ...upload,
+    ...uploadLimit,
     schema: {
       tags: ['imports'], summary: 'Adjust many balances from a CSV or NDJSON file of customer id, amount (signed) and reason',
       description: 'Each row is a ledger adjustment, audited like a manual one, applied once per batch key, customer id and wallet. 201: applied; 200: dry run or replay; 422 import_rejected: nothing applied.',
       consumes: [...CSV_TYPES, ...NDJSON_TYPES], querystring: ImportQuery, body: uploadBody,
       response: { 200: AdjustmentReportSchema, 201: AdjustmentReportSchema, ...problems(404, 413, 415, 422) },
     },
-  }, async (request, reply) => {
-    const p = principalOf(request);
-    const body = request.body;
-    const report = await importAdjustments(db, {
-      programId: p.programId, actor: p.actor, format: formatOf(request, request.query.format), source: [body], contentHash: hashText(body),
-      batchKey: batchKeyOf(request, request.query.batchKey), onInvalid: request.query.onInvalid, dryRun: request.query.dryRun, clock,
-    });
-    if (report.status === 'rejected') {
-      throw new ProblemError('import_rejected', `${report.errorCount} problem(s) in the file (first on line ${report.errors[0]?.line}); nothing was applied`, { report });
-    }
-    return reply.code(report.status === 'completed' && !report.replayed ? 201 : 200).send(report);
-  });
+  }, async (request, reply) => upload(request, reply, request.body, request.query, importAdjustments, 'applied'));
 
   app.get('/imports', {
     schema: {

@@ -150,17 +150,30 @@ export function rawFromCsv(line: number, fields: string[], columns: CsvColumn[])
 const JSON_KEYS = new Set([...Object.keys(CAMEL), 'balance', 'expiresAt', 'balances', 'memberId', 'status', 'createdAt']);
 
 /** One NDJSON line: an object with the API's camelCase member fields and `balances`. */
-export function rawFromJson(line: number, text: string): RawMember | RowError {
+/**
+ * One NDJSON line as an object, or that line's error: not JSON, not an object, or text
+ * PostgreSQL cannot hold / hostile nesting (the checks every request body gets).
+ */
+export function parseJsonLine(line: number, text: string): { value: Record<string, unknown> } | { error: RowError } {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { line, code: 'invalid_json', message: `not valid JSON: ${(error as Error).message}` };
+    return { error: { line, code: 'invalid_json', message: `not valid JSON: ${(error as Error).message}` } };
   }
   const fault = inspectInput(value, '');
-  if (fault) return { line, code: 'validation_failed', field: fault.at.slice(1), message: faultMessage({ ...fault, at: fault.at.slice(1) }) };
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return { line, code: 'validation_failed', message: 'each line must be a JSON object' };
-  const object = value as Record<string, unknown>;
+  if (fault) {
+    const field = fault.at.slice(1);
+    return { error: { line, code: 'validation_failed', field, message: faultMessage({ ...fault, at: field }) } };
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { error: { line, code: 'validation_failed', message: 'each line must be a JSON object' } };
+  return { value: value as Record<string, unknown> };
+}
+
+export function rawFromJson(line: number, text: string): RawMember | RowError {
+  const parsed = parseJsonLine(line, text);
+  if ('error' in parsed) return parsed.error;
+  const object = parsed.value;
   for (const key of Object.keys(object)) {
     if (!JSON_KEYS.has(key)) return { line, code: 'validation_failed', field: key, message: `unknown field "${key}"` };
   }

@@ -406,10 +406,9 @@ export async function earn(ctx: LedgerContext, input: EarnInput) {
 
 async function earnAtOnce(ctx: LedgerContext, o: Open, input: EarnInput) {
   const { wallet } = o;
-  const pendingUntil = input.pendingUntil === undefined ? defaultVesting(ctx, wallet) : input.pendingUntil;
-  const vested = !pendingUntil || pendingUntil <= ctx.now;
-  const expiresAt = input.expiresAt ?? policyExpiry({ kind: wallet.expiry_kind, count: wallet.expiry_count }, ctx.now, ctx.program.time_zone);
-  const vestsAt = vested ? null : pendingUntil;
+  const { vested, vestsAt, expiresAt } = lotTerms(ctx, wallet, {
+    pendingUntil: input.pendingUntil === undefined ? defaultVesting(ctx, wallet) : input.pendingUntil, expiresAt: input.expiresAt ?? null,
+  });
   const credit = vested ? o.st.availableAccountId : o.st.pendingAccountId;
   const bucket = vested ? 'available' : 'pending';
   invariant(o.st.available >= 0, 'an earn at once credits a wallet that owes nothing');
@@ -444,18 +443,27 @@ function defaultVesting(ctx: LedgerContext, wallet: Wallet): Date | null {
   return wallet.pending_days > 0 ? new Date(ctx.now.getTime() + wallet.pending_days * DAY_MS) : null;
 }
 
+/** A new lot's terms: vested now unless pending until a later instant; the given expiry or the wallet's policy. */
+function lotTerms(ctx: LedgerContext, wallet: Wallet, options: { pendingUntil: Date | null; expiresAt: Date | null }) {
+  const vested = !options.pendingUntil || options.pendingUntil <= ctx.now;
+  return {
+    vested,
+    vestsAt: vested ? null : options.pendingUntil,
+    expiresAt: options.expiresAt ?? policyExpiry({ kind: wallet.expiry_kind, count: wallet.expiry_count }, ctx.now, ctx.program.time_zone),
+  };
+}
+
 async function createLot(
   ctx: LedgerContext, o: Open, operationId: string, amount: number, kind: EntryKind, debit: number,
   options: { pendingUntil: Date | null; expiresAt: Date | null },
 ): Promise<LotRow> {
-  const vested = !options.pendingUntil || options.pendingUntil <= ctx.now;
-  const expires = options.expiresAt ?? policyExpiry({ kind: o.wallet.expiry_kind, count: o.wallet.expiry_count }, ctx.now, ctx.program.time_zone);
+  const { vested, vestsAt, expiresAt } = lotTerms(ctx, o.wallet, options);
   // Incoming vested points settle a negative balance (a clawback under allow_negative) first;
   // only the rest stays in the lot.
   const remaining = vested ? amount - Math.min(amount, Math.max(0, -o.st.available)) : amount;
   const lot = await repo.insertLot(ctx.trx, {
     program_id: ctx.program.id, wallet_id: o.wallet.id, member_id: o.st.memberId, operation_id: operationId,
-    amount, remaining, vested, vests_at: vested ? null : options.pendingUntil, expires_at: expires, created_at: ctx.now,
+    amount, remaining, vested, vests_at: vestsAt, expires_at: expiresAt, created_at: ctx.now,
   });
   const credit = vested ? o.st.availableAccountId : o.st.pendingAccountId;
   await entry(ctx, o, { kind, operationId, amount, debit, credit, lot, lotDelta: remaining, lotInserted: true });

@@ -9,6 +9,7 @@ import { effectiveSettings, kindEnabled } from './lifecycle-settings.ts';
 import { isMessageKind, KIND_INFO } from './message-kinds.ts';
 import { renderMessage } from './message-render.ts';
 import * as repo from './message-repository.ts';
+import { sweepLanes } from '../jobs/sweep-lanes.ts';
 
 type SenderOptions = Pick<WorkerOptions, 'messageLeaseMs' | 'messageRetryScheduleMs' | 'publicUrl' | 'smtpUrl' | 'smtpFrom' | 'sweepBudgetMs' | 'clock'>;
 
@@ -127,29 +128,23 @@ async function processMessage(db: Db, m: repo.MessageRow, options: SenderOptions
  */
 export async function sendDueMessages(db: Db, options: SenderOptions, onError: (error: unknown) => void = () => {}): Promise<SendResult> {
   const result: SendResult = { sent: 0, skipped: 0, failed: 0, retryAt: [], more: false };
-  const started = Date.now();
-  const lane = async () => {
-    for (;;) {
-      if (Date.now() - started > options.sweepBudgetMs) {
-        result.more = true;
-        return;
-      }
-      const [message] = await repo.claimDueMessages(db, 1, options.messageLeaseMs);
-      if (!message) return;
-      try {
-        await processMessage(db, message, options, result);
-      } catch (error) {
-        // A rendering bug or a database hiccup: retry later, like a send failure.
-        onError(error);
-        const retryAt = nextRetryAt(options.messageRetryScheduleMs, message.attempts, new Date());
-        await repo.updateLeasedMessage(db, message, retryAt
-          ? { next_attempt_at: retryAt, last_error: String((error as Error).message ?? error).slice(0, 500), locked_until: null }
-          : { status: 'failed', last_error: String((error as Error).message ?? error).slice(0, 500), locked_until: null }).catch(onError);
-        if (retryAt) result.retryAt.push(retryAt);
-        else result.failed++;
-      }
+  ({ more: result.more } = await sweepLanes(LANES, options.sweepBudgetMs, async () => {
+    const [message] = await repo.claimDueMessages(db, 1, options.messageLeaseMs);
+    if (!message) return false;
+    try {
+      await processMessage(db, message, options, result);
+    } catch (error) {
+      // A rendering bug or a database hiccup: retry later, like a send failure.
+      onError(error);
+      const retryAt = nextRetryAt(options.messageRetryScheduleMs, message.attempts, new Date());
+      const lastError = String((error as Error).message ?? error).slice(0, 500);
+      await repo.updateLeasedMessage(db, message, retryAt
+        ? { next_attempt_at: retryAt, last_error: lastError, locked_until: null }
+        : { status: 'failed', last_error: lastError, locked_until: null }).catch(onError);
+      if (retryAt) result.retryAt.push(retryAt);
+      else result.failed++;
     }
-  };
-  await Promise.all(Array.from({ length: LANES }, lane));
+    return true;
+  }));
   return result;
 }

@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
-import type { OrderEventType, OrderStatus } from '../db/schema.ts';
+import type { OrderEventType, OrdersTable } from '../db/schema.ts';
 
 export async function findStoreByCode(db: Executor, programId: string, code: string) {
   return db.selectFrom('stores').select(['id', 'code', 'kind', 'currency']).where('program_id', '=', programId).where('code', '=', code).executeTakeFirst();
@@ -77,28 +77,9 @@ export async function eventsOfOrder(db: Executor, orderId: string) {
     .execute();
 }
 
-export interface OrderUpdate {
-  member_id: string | null;
-  customer_id: string | null;
-  email_normalized: string | null;
-  phone: string | null;
-  status: OrderStatus;
-  currency: string | null;
-  channel: string | null;
-  placed_at: Date | null;
-  paid_at: Date | null;
-  fulfilled_at: Date | null;
-  cancelled_at: Date | null;
-  claim_until: Date | null;
-  merchandise_minor: number;
-  refunded_minor: number;
-  details: unknown;
-  details_hash: string | null;
-  context: unknown;
-  evaluation: unknown;
-  evaluated_hash: string | null;
-  updated_at: Date;
-}
+/** Every column an order's events decide, as the rows hold them (JSON columns as values). */
+export type OrderUpdate = Omit<Selectable<OrdersTable>, 'id' | 'program_id' | 'store_id' | 'external_id' | 'created_at' | 'details' | 'context' | 'evaluation'>
+  & { details: unknown; context: unknown; evaluation: unknown };
 
 export async function updateOrder(trx: Tx, id: string, values: OrderUpdate) {
   const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));

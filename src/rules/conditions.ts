@@ -87,3 +87,12 @@ export function unmetCondition(c: CompiledConditions, s: ConditionSubject): stri
   }
   return null;
 }
+
+/**
+ * Why a rule, taken in priority order, does not apply before its own arithmetic: an earlier rule
+ * that stops further rules was applied, or one of its conditions is unmet. Null: go on.
+ */
+export function ruleBlocked(rule: { cond: CompiledConditions }, subject: ConditionSubject, stoppedBy: { name: string } | null): string | null {
+  if (stoppedBy) return `stopped by rule "${stoppedBy.name}", which comes first and stops further rules`;
+  return unmetCondition(rule.cond, subject);
+}

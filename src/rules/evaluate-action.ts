@@ -1,5 +1,5 @@
 import type { CompiledRule } from './compile-rule.ts';
-import { unmetCondition, type MemberContext } from './conditions.ts';
+import { ruleBlocked, type MemberContext } from './conditions.ts';
 import { applyCaps, type AwardItem, type SkippedRule } from './evaluate-order.ts';
 import { localTime, periodKey, type Period } from './local-time.ts';
 import { mulDiv } from './points-math.ts';
@@ -53,13 +53,9 @@ export function evaluateAction(action: ActionInput, ctx: ActionContext, rules: r
     const isChallenge = rule.kind === 'challenge' && rule.config.counts?.type === 'action' && rule.config.counts.action === action.type;
     if (!isAction && !isChallenge) continue;
     const skip = (reason: string) => notApplied.push({ ruleId: rule.ruleId, version: rule.version, name: rule.name, kind: rule.kind, reason });
-    if (stoppedBy) {
-      skip(`stopped by rule "${stoppedBy.name}", which comes first and stops further rules`);
-      continue;
-    }
-    const unmet = unmetCondition(rule.cond, subject);
-    if (unmet) {
-      skip(unmet);
+    const blocked = ruleBlocked(rule, subject, stoppedBy);
+    if (blocked) {
+      skip(blocked);
       continue;
     }
     const cfg = rule.config;

@@ -1,5 +1,5 @@
 import type { CompiledRule, Matcher } from './compile-rule.ts';
-import { unmetCondition, type MemberContext } from './conditions.ts';
+import { ruleBlocked, type MemberContext } from './conditions.ts';
 import { localTime, periodKey, type LocalTime } from './local-time.ts';
 import { apportion, formatMoney, mulDiv } from './points-math.ts';
 import type { PendingFrom, RuleKind } from './rule-config.ts';
@@ -219,13 +219,9 @@ export function evaluateOrder(order: OrderInput, ctx: EvaluationContext, rules: 
 
   for (const rule of rules) {
     const skip = (reason: string) => notApplied.push({ ruleId: rule.ruleId, version: rule.version, name: rule.name, kind: rule.kind, reason });
-    if (stoppedBy) {
-      skip(`stopped by rule "${stoppedBy.name}", which comes first and stops further rules`);
-      continue;
-    }
-    const unmet = unmetCondition(rule.cond, subject);
-    if (unmet) {
-      skip(unmet);
+    const blocked = ruleBlocked(rule, subject, stoppedBy);
+    if (blocked) {
+      skip(blocked);
       continue;
     }
     const cfg = rule.config;

@@ -6,6 +6,7 @@ import type { WorkerOptions } from '../jobs/worker-options.ts';
 import { signatureHeaders } from './webhook-signature.ts';
 import { postWebhook } from './webhook-http.ts';
 import * as repo from './webhook-repository.ts';
+import { sweepLanes } from '../jobs/sweep-lanes.ts';
 
 export interface SweepResult {
   attempted: number;
@@ -89,18 +90,11 @@ async function attempt(db: Db, d: repo.ClaimedDelivery, options: DeliveryOptions
  */
 export async function deliverDue(db: Db, options: DeliveryOptions): Promise<SweepResult> {
   const result: SweepResult = { attempted: 0, succeeded: 0, failed: 0, gaveUp: 0, disabledEndpoints: [], more: false, retryAt: [] };
-  const started = Date.now();
-  const lane = async () => {
-    for (;;) {
-      if (Date.now() - started > options.sweepBudgetMs) {
-        result.more = true;
-        return;
-      }
-      const [delivery] = await repo.claimDueDeliveries(db, 1, options.webhookLeaseMs);
-      if (!delivery) return;
-      await attempt(db, delivery, options, result, delivery.now.getTime() - Date.now());
-    }
-  };
-  await Promise.all(Array.from({ length: options.webhookParallelism }, lane));
+  ({ more: result.more } = await sweepLanes(options.webhookParallelism, options.sweepBudgetMs, async () => {
+    const [delivery] = await repo.claimDueDeliveries(db, 1, options.webhookLeaseMs);
+    if (!delivery) return false;
+    await attempt(db, delivery, options, result, delivery.now.getTime() - Date.now());
+    return true;
+  }));
   return result;
 }

@@ -127,6 +127,11 @@ describe('text PostgreSQL cannot hold, and hostile nesting (found by the fuzzer)
     expectProblem(res, 422, 'import_rejected');
     expect(res.body.report.errors).toEqual([{ line: 2, code: 'validation_failed', field: 'customerId', message: 'customerId contains the NUL character (U+0000), which text cannot hold' }]);
     expect((await t.call('GET', '/v1/members/lookup?customerId=nd-ok')).status).toBe(404);
+    await t.member({ customerId: 'nd-adj' });
+    const adjustments = `{"customerId":"nd-adj","amount":2,"reason":"goodwill"}\n{"customerId":"nd-adj","amount":2,"reason":"bad\\u0000"}\n`;
+    const adjusted = await t.call('POST', '/v1/imports/adjustments', { body: adjustments, headers: { 'content-type': 'application/x-ndjson' } });
+    expectProblem(adjusted, 422, 'import_rejected');
+    expect(adjusted.body.report.errors).toEqual([{ line: 2, code: 'validation_failed', field: 'reason', message: 'reason contains the NUL character (U+0000), which text cannot hold' }]);
     const skipping = await t.call('POST', '/v1/imports/members?onInvalid=skip', { body, headers: { 'content-type': 'application/x-ndjson' } });
     expect(skipping.status, JSON.stringify(skipping.body)).toBeLessThan(300);
     expect((await t.call('GET', '/v1/members/lookup?customerId=nd-ok')).status).toBe(200);

@@ -1,17 +1,9 @@
 import { expect } from 'vitest';
+import type { OrderLineDetails } from '../../src/orders/order-state.ts';
 import type { TestContext } from '../helpers.ts';
 
-export interface Line {
-  id: string;
-  sku?: string;
-  productId?: string;
-  categories?: string[];
-  tags?: string[];
-  quantity: number;
-  unitPriceMinor: number;
-  discountMinor?: number;
-  giftCard?: boolean;
-}
+/** An order line as the API takes it. */
+export type Line = OrderLineDetails;
 
 export function orderBody(lines: Line[], extra: Record<string, unknown> = {}) {
   return { currency: 'USD', lines, ...extra };
