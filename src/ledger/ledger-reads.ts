@@ -36,21 +36,29 @@ function balanceViews(rows: repo.WalletBalanceRow[]) {
   }));
 }
 
+/** The member's balances in one statement; `due` when something must be settled first. */
+async function snapshot(db: Executor, programId: string, memberId: string, at: Date | undefined) {
+  const rows = await repo.balanceSnapshot(db, programId, memberId, at);
+  if (!rows[0]?.found) throw new ProblemError('member_not_found');
+  return { due: rows[0].due, views: balanceViews(rows) };
+}
+
+/** In the caller's transaction: settles what is due (vesting, expiry, timeouts) only when the snapshot says so. */
 export async function balances(ctx: LedgerContext, memberId: string) {
-  await settled(ctx, memberId);
-  return balanceViews(await repo.balanceSnapshot(ctx.trx, ctx.program.id, memberId, ctx.now));
+  const first = await snapshot(ctx.trx, ctx.program.id, memberId, ctx.now);
+  if (!first.due) return first.views;
+  await settleMember(ctx, memberId);
+  return (await snapshot(ctx.trx, ctx.program.id, memberId, ctx.now)).views;
 }
 
 /**
  * The hot read: one statement, no transaction, when nothing is due for the member by `at`
  * (the database clock when undefined). Undefined when something is due: the caller then reads
- * through balances(), which settles first.
+ * through balances(), in a transaction.
  */
 export async function balancesIfSettled(db: Executor, programId: string, memberId: string, at: Date | undefined) {
-  const rows = await repo.balanceSnapshot(db, programId, memberId, at);
-  if (!rows[0]?.found) throw new ProblemError('member_not_found');
-  if (rows[0].due) return undefined;
-  return balanceViews(rows);
+  const { due, views } = await snapshot(db, programId, memberId, at);
+  return due ? undefined : views;
 }
 
 export function pickWallet<T extends { wallet: string }>(all: T[], walletCode: string): T {
