@@ -21,6 +21,7 @@ import { actionRoutes } from '../actions/action-routes.ts';
 import { lifecycleRoutes } from '../notifications/lifecycle-routes.ts';
 import { unsubscribeRoutes } from '../notifications/unsubscribe-routes.ts';
 import { createAuthenticator } from './auth.ts';
+import { databaseUnavailable } from './database-unavailable.ts';
 import { ProblemError, problemBody } from './error-codes.ts';
 import { faultMessage, inspectInput, nulLine } from './input-guard.ts';
 import { ProblemSchema } from './schemas.ts';
@@ -45,8 +46,6 @@ declare module 'fastify' {
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:\/+=-]{1,128}$/;
-
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
 
 function toProblem(error: FastifyError & { code?: string }): ProblemError {
   if (error instanceof ProblemError) return error;
@@ -73,14 +72,7 @@ function toProblem(error: FastifyError & { code?: string }): ProblemError {
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return new ProblemError('invalid_json', error.message);
   }
-  if (error.code && CONNECTION_ERRORS.has(error.code)) return new ProblemError('service_unavailable');
-  // Over a Unix socket, a stopped server's socket file is gone: connect() fails with ENOENT.
-  if (error.code === 'ENOENT' && (error as { syscall?: string }).syscall === 'connect') return new ProblemError('service_unavailable');
-  // A pooled client whose connection broke mid-transaction (PostgreSQL stopped or restarted)
-  // refuses further queries with the last message: the database is unavailable, not a bug.
-  if (/Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|connect ENOENT|Client has encountered a connection error and is not queryable/i.test(error.message)) {
-    return new ProblemError('service_unavailable');
-  }
+  if (databaseUnavailable(error)) return new ProblemError('service_unavailable');
   if (error.statusCode === 404) return new ProblemError('not_found', error.message);
   if (error.statusCode === 405) return new ProblemError('method_not_allowed', error.message);
   if (error.statusCode === 415) return new ProblemError('unsupported_media_type', error.message);
