@@ -461,6 +461,7 @@ async function createLot(
   // Incoming vested points settle a negative balance (a clawback under allow_negative) first;
   // only the rest stays in the lot.
   const remaining = vested ? amount - Math.min(amount, Math.max(0, -o.st.available)) : amount;
+  invariant(remaining >= 0 && remaining <= amount, `a new lot's remaining ${remaining} is within 0..${amount}`);
   const lot = await repo.insertLot(ctx.trx, {
     program_id: ctx.program.id, wallet_id: o.wallet.id, member_id: o.st.memberId, operation_id: operationId,
     amount, remaining, vested, vests_at: vestsAt, expires_at: expiresAt, created_at: ctx.now,

@@ -231,24 +231,14 @@ export async function applyWalletChanges(
   trx: Tx, memberWalletId: number, deltas: [accountId: number, delta: number][], counters: Partial<Record<CounterColumn, number>>, activityAt?: Date,
 ) {
   const moves = deltas.filter(([, d]) => d !== 0);
-  const set: ReturnType<typeof sql>[] = [];
-  for (const [column, amount] of Object.entries(counters)) {
-    if (amount) set.push(sql`${sql.ref(column)} = ${sql.ref(column)} + ${amount}`);
-  }
+  const set = Object.entries(counters).filter(([, amount]) => amount).map(([column, amount]) => sql`${sql.ref(column)} = ${sql.ref(column)} + ${amount}`);
   if (activityAt) set.push(sql`last_activity_at = ${activityAt}`);
-  if (moves.length === 0 && set.length === 0) return;
-  if (moves.length === 0) {
-    await sql`update member_wallets set ${sql.join(set)} where id = ${memberWalletId}`.execute(trx);
-    return;
-  }
-  const values = sql.join(moves.map(([id, d]) => sql`(${id}::bigint, ${d}::bigint)`));
-  if (set.length === 0) {
-    await sql`update accounts a set balance = a.balance + v.delta from (values ${values}) v(id, delta) where a.id = v.id`.execute(trx);
-    return;
-  }
-  await sql`
-    with moved as (update accounts a set balance = a.balance + v.delta from (values ${values}) v(id, delta) where a.id = v.id returning a.id)
-    update member_wallets set ${sql.join(set)} where id = ${memberWalletId}`.execute(trx);
+  const moved = moves.length > 0
+    ? sql`update accounts a set balance = a.balance + v.delta from (values ${sql.join(moves.map(([id, d]) => sql`(${id}::bigint, ${d}::bigint)`))}) v(id, delta) where a.id = v.id`
+    : undefined;
+  const bumped = set.length > 0 ? sql`update member_wallets set ${sql.join(set)} where id = ${memberWalletId}` : undefined;
+  if (moved && bumped) await sql`with moved as (${moved}) ${bumped}`.execute(trx);
+  else await (moved ?? bumped)?.execute(trx);
 }
 
 export type CounterColumn =
