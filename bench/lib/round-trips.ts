@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { loadConfig } from '../../src/config.ts';
 import { createDatabase } from '../../src/db/database.ts';
 import { buildApp } from '../../src/http/app.ts';
@@ -9,23 +8,25 @@ import type { Workload } from './workloads.ts';
  * Statements each kind of request sends to PostgreSQL, `begin` and `commit` included: on small
  * machines every statement is a round trip that costs more than the SQL in it, so this count
  * explains most of the throughput figures. Counted on an in-process app over the same database
- * (pg.Client#query wrapped while one request runs), after one uncounted request of each kind
+ * (each connection's query counted), after one uncounted request of each kind
  * warms the caches a long-running server has warm.
  */
 export async function statementsPerRequest(url: string, program: BenchProgram, workloads: Workload[]): Promise<Record<string, number>> {
   const database = createDatabase(url, 2);
+  // Counted on each connection of this pool, as it opens (before the app can use one).
+  let counted = 0;
+  database.pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      counted++;
+      return query(...args);
+    };
+  });
   const app = await buildApp({
     db: database.db,
     config: loadConfig({ databaseUrl: url, logLevel: 'warn', rateLimitPerMinute: 1_000_000_000, runWorker: false }),
     logger: false,
   });
-  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  let counted = 0;
-  proto.query = function (this: unknown, ...args: unknown[]) {
-    counted++;
-    return original.apply(this, args);
-  };
   const out: Record<string, number> = {};
   try {
     for (const w of workloads) {
@@ -42,7 +43,6 @@ export async function statementsPerRequest(url: string, program: BenchProgram, w
       }
     }
   } finally {
-    proto.query = original;
     await app.close();
     await database.close();
   }
