@@ -125,12 +125,6 @@ export async function awardSignUp(ctx: LedgerContext, member: MemberRow) {
   return awardAction(ctx, member, rules, { type: SIGN_UP, quantity: 1, occurredAt: ctx.now, reference, attributes: {} });
 }
 
-export async function getAction(ctx: LedgerContext, id: string) {
-  const row = await repo.findAction(ctx.trx, ctx.program.id, id);
-  if (!row) throw new ProblemError('not_found', `no action ${id}`);
-  return actionView(ctx, row);
-}
-
 export async function listActions(ctx: LedgerContext, memberId: string, query: { type?: string; cursor?: string; limit?: number }) {
   if (!(await findMemberRow(ctx.trx, ctx.program.id, memberId))) throw new ProblemError('member_not_found');
   const limit = query.limit ?? 50;

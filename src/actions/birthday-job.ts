@@ -2,11 +2,11 @@ import type { TaskList } from 'graphile-worker';
 import { databaseNow, type Db } from '../db/database.ts';
 import { ProblemError } from '../http/error-codes.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
-import { programForOrders } from '../orders/order-repository.ts';
 import { localTime } from '../rules/local-time.ts';
 import { actionTypes, rulesInForce } from '../rules/rule-operations.ts';
 import { recordAction } from './action-operations.ts';
 import { membersWithBirthday, programsWithActionRule } from './action-repository.ts';
+import { findProgram } from '../programs/program-repository.ts';
 
 const BIRTHDAY = 'birthday';
 
@@ -21,7 +21,8 @@ export async function awardBirthdays(db: Db, options: { now?: Date; batchSize?: 
   const batchSize = options.batchSize ?? 500;
   let awarded = 0;
   for (const programId of await programsWithActionRule(db, BIRTHDAY)) {
-    const program = await programForOrders(db, programId);
+    const program = await findProgram(db, programId);
+    if (!program) continue;
     if (!actionTypes(await rulesInForce(db, programId, now)).has(BIRTHDAY)) continue;
     const local = localTime(now, program.time_zone);
     const leapYear = new Date(Date.UTC(local.year, 1, 29)).getUTCMonth() === 1;

@@ -78,11 +78,6 @@ export async function markDispatched(trx: Tx, ids: number[]): Promise<void> {
   await trx.updateTable('events').set({ dispatched_at: sql<Date>`now()` }).where('id', 'in', ids).execute();
 }
 
-export async function countUndispatched(db: Executor): Promise<number> {
-  const row = await db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('dispatched_at', 'is', null).executeTakeFirstOrThrow();
-  return Number(row.n);
-}
-
 /** Serialises outbox dispatch across workers: waits for the dispatcher ahead, until the transaction ends. */
 export async function lockOutbox(trx: Tx): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext('laurel_outbox_dispatch'))`.execute(trx);

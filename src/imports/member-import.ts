@@ -5,6 +5,7 @@ import { invariant, ProblemError } from '../http/error-codes.ts';
 import { insertAuditEvent } from '../programs/program-repository.ts';
 import * as repo from './import-repository.ts';
 import { csvRecords, ndjsonLines, textChunks, type ImportFormat } from './import-source.ts';
+import { findProgram } from '../programs/program-repository.ts';
 import {
   csvColumns, rawFromCsv, rawFromJson, validateMemberRow,
   type CsvColumn, type ImportWallet, type MemberImportRow, type RawMember, type RowContext, type RowError,
@@ -91,7 +92,7 @@ export function assertBatchKey(batchKey: string) {
 }
 
 export async function loadImportProgram(db: Db | Tx, programId: string) {
-  const program = await db.selectFrom('programs').select(['id', 'time_zone', 'reversal_policy', 'settings']).where('id', '=', programId).executeTakeFirst();
+  const program = await findProgram(db, programId);
   if (!program) throw new ProblemError('program_not_found');
   return program;
 }

@@ -10,6 +10,8 @@ import { addDays, daysBetween, localDateOf } from '../notifications/locale-forma
 import { dailyProgramJob, dailyProgramJobs, registerDailyProgramJob, type DailyJobContext } from './job-registry.ts';
 import * as repo from './lifecycle-repository.ts';
 import { atRiskDecision, birthdayDaysFor, reminderWindow } from './lifecycle-rules.ts';
+import { openLedgerContext } from '../ledger/ledger-context.ts';
+import { findProgram } from '../programs/program-repository.ts';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_BATCH = 500;
@@ -89,17 +91,15 @@ export async function birthdays(ctx: DailyJobContext) {
           const fresh = await repo.insertMarks(trx, program.id, [{ key, member_id: member.id, expires_at: new Date(now.getTime() + 400 * DAY_MS) }]);
           if (!fresh.has(key)) return;
           let reward: { wallet: string; amount: number; operationId: string } | null = null;
+          const ledgerCtx = await openLedgerContext(trx, program.id, 'system:birthday', () => now);
           if (points > 0) {
-            const { id, time_zone, reversal_policy } = (await repo.programForJob(trx, program.id))!;
-            const result = await earn({ trx, program: { id, time_zone, reversal_policy }, now, actor: 'system:birthday' }, {
+            const result = await earn(ledgerCtx, {
               memberId: member.id, wallet: settings.birthday.wallet, amount: points, pendingUntil: null,
               reference: { type: 'birthday', id: year }, description: `Birthday gift ${year}`,
             });
             reward = { wallet: settings.birthday.wallet, amount: points, operationId: result.operation.id };
           }
           // The member's tier may give its own birthday gift (points and/or a catalog reward), once a year.
-          const { id, time_zone, reversal_policy } = (await repo.programForJob(trx, program.id))!;
-          const ledgerCtx = { trx, program: { id, time_zone, reversal_policy }, now, actor: 'system:birthday' };
           const tierGift = await grantTierBirthdayGift(ledgerCtx, { memberId: member.id, year: Number(year) });
           if (tierGift.granted && tierGift.gift?.rewardCode) await grantReward(ledgerCtx, { memberId: member.id, rewardCode: tierGift.gift.rewardCode });
           await recordEvent(trx, program.id, 'member.birthday', member.id, { memberId: member.id, date: localDate, birthday: member.birthday, reward });
@@ -215,7 +215,7 @@ export async function runProgramJob(db: Db, run: RunSpec, options: { clock?: () 
   const row = await repo.findRun(db, run.programId, run.job, run.localDate);
   if (!row || row.completed_at) return { skipped: true };
   const job = dailyProgramJob(run.job);
-  const program = await repo.programForJob(db, run.programId);
+  const program = await findProgram(db, run.programId);
   if (!job || !program) {
     await repo.finishRun(db, run.programId, run.job, run.localDate, `no ${job ? 'program' : 'job'} named ${job ? run.programId : run.job}`);
     return { skipped: true };

@@ -56,10 +56,6 @@ export async function enqueueJob(trx: Tx, task: string, payload: Record<string, 
   await sql`select graphile_worker.add_job(${task}, ${JSON.stringify(payload)}::json, job_key := ${jobKey}, max_attempts := ${maxAttempts})`.execute(trx);
 }
 
-export async function programForJob(db: Executor, programId: string) {
-  return db.selectFrom('programs').select(['id', 'name', 'time_zone', 'reversal_policy']).where('id', '=', programId).executeTakeFirst();
-}
-
 export async function storedSettings(db: Executor, programId: string) {
   return (await db.selectFrom('lifecycle_settings').select('settings').where('program_id', '=', programId).executeTakeFirst())?.settings;
 }

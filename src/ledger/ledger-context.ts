@@ -1,16 +1,16 @@
 import type { Tx } from '../db/database.ts';
-import { invariant } from '../http/error-codes.ts';
+import { ProblemError } from '../http/error-codes.ts';
 import { programAtNow } from '../programs/program-repository.ts';
 import type { LedgerContext } from './ledger-operations.ts';
 
 /**
  * The context of one request's transaction: its program and its instant (the test clock's, else
  * the database's, so that an app server's clock skew never changes vesting or expiry). Every
- * route module builds its context here.
+ * route module and every job builds its context here.
  */
 export async function openLedgerContext(trx: Tx, programId: string, actor: string, clock?: () => Date | undefined): Promise<LedgerContext> {
   const row = await programAtNow(trx, programId, clock?.());
-  invariant(row, `the authenticated program ${programId} exists`);
+  if (!row) throw new ProblemError('program_not_found');
   const { now, ...program } = row;
   return { trx, program, now, actor };
 }
@@ -22,7 +22,7 @@ export async function programDetails(ctx: LedgerContext): Promise<ProgramDetails
   const p = ctx.program;
   if (p.currency !== undefined && p.currency_exponent !== undefined && p.settings !== undefined) return p as ProgramDetails;
   const row = await programAtNow(ctx.trx, p.id, ctx.now);
-  invariant(row, `program ${p.id} exists`);
+  if (!row) throw new ProblemError('program_not_found');
   const { now: _now, ...details } = row;
   return details;
 }

@@ -5,6 +5,7 @@ import { invariant } from '../http/error-codes.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
 import { settleMember } from './ledger-operations.ts';
 import { expireDueLotsBatch, membersWithDueSettlement } from './maintenance-repository.ts';
+import { openLedgerContext } from './ledger-context.ts';
 
 export interface MaintenanceResult {
   members: number;
@@ -38,10 +39,7 @@ export async function runDueMaintenance(
     if (due.length === 0) break;
     for (const member of due) {
       settledMembers.add(member.member_id);
-      const settled = await inTransaction(db, async (trx) => {
-        const program = await trx.selectFrom('programs').select(['id', 'time_zone', 'reversal_policy']).where('id', '=', member.program_id).executeTakeFirstOrThrow();
-        return settleMember({ trx, program, now, actor: 'system' }, member.member_id);
-      });
+      const settled = await inTransaction(db, async (trx) => settleMember(await openLedgerContext(trx, member.program_id, 'system', () => now), member.member_id));
       result.lotsExpired += settled.lotsExpired;
       result.pointsExpired += settled.pointsExpired;
     }

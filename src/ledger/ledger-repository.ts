@@ -354,10 +354,6 @@ export async function releaseAllocation(trx: Tx, operationId: string, lotId: num
     .execute();
 }
 
-export async function allocationsOf(db: Executor, operationId: string) {
-  return db.selectFrom('lot_allocations').selectAll().where('operation_id', '=', operationId).orderBy('seq').execute();
-}
-
 export async function insertReservation(
   trx: Tx,
   values: { program_id: string; wallet_id: string; member_id: string; operation_id: string; amount: number; expires_at: Date; reference_type: string | null; reference_id: string | null; created_at: Date },

@@ -63,7 +63,7 @@ const ledgerErrors = problems(404, 409, 422);
 type Work = (ctx: LedgerContext) => Promise<unknown>;
 
 export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, config, clock } = app.deps;
+  const { db, clock } = app.deps;
 
   const context = (trx: Tx, programId: string, actor: string) => openLedgerContext(trx, programId, actor, clock);
 

@@ -16,6 +16,7 @@ import * as repo from './message-repository.ts';
 import { templateProblems } from './template-render.ts';
 import { parseUnsubscribeToken, unsubscribeToken, verifyUnsubscribeToken } from './unsubscribe-token.ts';
 import { decodeKeyCursor, encodeKeyCursor, keyOf } from '../http/cursor.ts';
+import { findProgram } from '../programs/program-repository.ts';
 
 // ---------------------------------------------------------------- settings
 
@@ -142,7 +143,7 @@ export async function previewTemplate(
   const subject = input.subject ?? stored!.subject;
   const body = input.body ?? stored!.body;
   assertTemplate(subject, body);
-  const program = await repo.programForMessages(db, programId);
+  const program = await findProgram(db, programId);
   if (!program) throw new ProblemError('program_not_found');
   const member = input.memberId
     ? await getMember(db, programId, input.memberId)
@@ -216,7 +217,7 @@ export async function resolveUnsubscribeToken(db: Db, token: string) {
   if (!parsed) throw invalid;
   const settings = await repo.findSettingsRow(db, parsed.programId);
   if (!settings || !verifyUnsubscribeToken(settings.signing_key, parsed)) throw invalid;
-  const program = await repo.programForMessages(db, parsed.programId);
+  const program = await findProgram(db, parsed.programId);
   const member = await findMemberRow(db, parsed.programId, parsed.memberId);
   if (!program || !member) throw invalid;
   return { program, member };

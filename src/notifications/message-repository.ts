@@ -181,14 +181,6 @@ export async function deleteUnsubscribe(db: Executor, programId: string, memberI
 
 // ---------------------------------------------------------------- member data for rendering
 
-export async function programForMessages(db: Executor, programId: string) {
-  return db
-    .selectFrom('programs')
-    .select(['id', 'name', 'currency', 'currency_exponent', 'time_zone', 'settings'])
-    .where('id', '=', programId)
-    .executeTakeFirst();
-}
-
 export async function walletBalance(db: Executor, programId: string, memberId: string, walletCode: string) {
   return db
     .selectFrom('wallets as w')

@@ -10,6 +10,7 @@ import { isMessageKind, KIND_INFO } from './message-kinds.ts';
 import { renderMessage } from './message-render.ts';
 import * as repo from './message-repository.ts';
 import { sweepLanes } from '../jobs/sweep-lanes.ts';
+import { findProgram } from '../programs/program-repository.ts';
 
 type SenderOptions = Pick<WorkerOptions, 'messageLeaseMs' | 'messageRetryScheduleMs' | 'publicUrl' | 'smtpUrl' | 'smtpFrom' | 'sweepBudgetMs' | 'clock'>;
 
@@ -33,7 +34,7 @@ async function processMessage(db: Db, m: repo.MessageRow, options: SenderOptions
   const skip = async (reason: string) => {
     if (await repo.updateLeasedMessage(db, m, { status: 'skipped', skip_reason: reason, locked_until: null })) result.skipped++;
   };
-  const program = await repo.programForMessages(db, m.program_id);
+  const program = await findProgram(db, m.program_id);
   const settingsRow = await repo.findSettingsRow(db, m.program_id);
   const member = await findMemberRow(db, m.program_id, m.member_id);
   if (!program || !member) return skip('member_not_found');

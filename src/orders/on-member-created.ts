@@ -1,8 +1,8 @@
-import { databaseNow, type Tx } from '../db/database.ts';
+import type { Tx } from '../db/database.ts';
 import { awardSignUp } from '../actions/action-operations.ts';
 import type { MemberRow } from '../members/member-repository.ts';
 import { claimOrdersForMember } from './order-operations.ts';
-import { programForOrders } from './order-repository.ts';
+import { openLedgerContext } from '../ledger/ledger-context.ts';
 
 /**
  * What joining sets off, in the transaction that creates the member: the shopper's earlier
@@ -10,8 +10,7 @@ import { programForOrders } from './order-repository.ts';
  * the program has a "sign_up" action rule). Vesting and claim decisions use the database clock.
  */
 export async function onMemberCreated(trx: Tx, programId: string, member: MemberRow, now?: Date) {
-  const program = await programForOrders(trx, programId);
-  const ctx = { trx, program: { id: program.id, time_zone: program.time_zone, reversal_policy: program.reversal_policy }, now: now ?? (await databaseNow(trx)), actor: 'system' };
+  const ctx = await openLedgerContext(trx, programId, 'system', now ? () => now : undefined);
   const claimed = await claimOrdersForMember(ctx, member);
   const signUp = await awardSignUp(ctx, member);
   return { claimed, signUp };

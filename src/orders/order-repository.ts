@@ -10,14 +10,6 @@ export async function findStoreById(db: Executor, programId: string, id: string)
   return db.selectFrom('stores').select(['id', 'code', 'kind', 'currency']).where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
 }
 
-export async function programForOrders(db: Executor, programId: string) {
-  return db
-    .selectFrom('programs')
-    .select(['id', 'currency', 'currency_exponent', 'time_zone', 'reversal_policy', 'settings'])
-    .where('id', '=', programId)
-    .executeTakeFirstOrThrow();
-}
-
 export type OrderRow = Awaited<ReturnType<typeof lockOrder>> & {};
 
 /**

@@ -1,7 +1,6 @@
-import { databaseNow } from '../db/database.ts';
 import { registerOutboxHook } from '../jobs/job-registry.ts';
-import { programForContext } from './reward-repository.ts';
 import { issueThresholdNotes } from './threshold-notes.ts';
+import { openLedgerContext } from '../ledger/ledger-context.ts';
 
 /**
  * Automatic gift notes right after the points arrive: when the outbox dispatches an event that
@@ -15,8 +14,6 @@ export const unregisterThresholdNotesHook = registerOutboxHook({
   async handle(trx, event) {
     const memberId = event.type === 'points.transferred' ? (event.payload.toMemberId as string | undefined) : event.member_id;
     if (!memberId) return;
-    const program = await programForContext(trx, event.program_id);
-    if (!program) return;
-    await issueThresholdNotes({ trx, program, now: await databaseNow(trx), actor: 'system' }, memberId);
+    await issueThresholdNotes(await openLedgerContext(trx, event.program_id, 'system'), memberId);
   },
 });

@@ -8,7 +8,7 @@ import { openLedgerContext } from '../ledger/ledger-context.ts';
 
 /** The request helpers of the rewards routes: the same contract as the ledger's (see ledger-routes.ts). */
 export function rewardHttp(app: FastifyInstance) {
-  const { db, config, clock } = app.deps;
+  const { db, clock } = app.deps;
 
   const context = (trx: Tx, programId: string, actor: string) => openLedgerContext(trx, programId, actor, clock);
 

@@ -5,6 +5,7 @@ import type { LedgerContext } from '../ledger/ledger-operations.ts';
 import { expireVoucher } from './redemption-operations.ts';
 import * as repo from './reward-repository.ts';
 import { issueThresholdNotes } from './threshold-notes.ts';
+import { openLedgerContext } from '../ledger/ledger-context.ts';
 
 interface JobOptions {
   programId?: string;
@@ -12,9 +13,8 @@ interface JobOptions {
   clock?: () => Date | undefined;
 }
 
-async function contextFor(trx: Tx, programId: string, now: Date): Promise<LedgerContext> {
-  const program = await (await repo.programForContext(trx, programId))!;
-  return { trx, program, now, actor: 'system' };
+function contextFor(trx: Tx, programId: string, now: Date): Promise<LedgerContext> {
+  return openLedgerContext(trx, programId, 'system', () => now);
 }
 
 /**

@@ -97,14 +97,6 @@ export async function walletOfProgram(db: Executor, programId: string, code: str
 }
 
 /** The program fields a ledger context carries. */
-export async function programForContext(db: Executor, programId: string) {
-  return db.selectFrom('programs').select(['id', 'time_zone', 'reversal_policy']).where('id', '=', programId).executeTakeFirst();
-}
-
-export async function programCurrency(db: Executor, programId: string) {
-  return db.selectFrom('programs').select(['currency', 'currency_exponent']).where('id', '=', programId).executeTakeFirstOrThrow();
-}
-
 // ---------------------------------------------------------------- members' balances and locks
 
 /**
@@ -173,13 +165,6 @@ export async function countRedemptionsSince(db: Executor, rewardId: string, memb
   if (since) q = q.where('created_at', '>=', since);
   const row = await q.executeTakeFirstOrThrow();
   return Number(row.n);
-}
-
-/** The oldest redemption still counting against the limit in the period: when it leaves, a slot frees. */
-export async function oldestRedemptionSince(db: Executor, rewardId: string, memberId: string, since: Date | null) {
-  let q = db.selectFrom('reward_redemptions').select('created_at').where('reward_id', '=', rewardId).where('member_id', '=', memberId).where('status', '<>', 'cancelled');
-  if (since) q = q.where('created_at', '>=', since);
-  return (await q.orderBy('created_at').limit(1).executeTakeFirst())?.created_at ?? null;
 }
 
 export async function insertRedemption(trx: Tx, values: Insertable<RewardRedemptionsTable>) {

@@ -9,6 +9,7 @@ import type { VoucherRow } from './reward-repository.ts';
 import { effectiveVoucherStatus, voucherView } from './reward-views.ts';
 import { normalizeCode } from './voucher-code.ts';
 import { discountFor, type Cart, type Discount } from './voucher-discount.ts';
+import { programDetails } from '../ledger/ledger-context.ts';
 
 export interface VoucherUse {
   code: string;
@@ -45,7 +46,7 @@ async function assess(ctx: LedgerContext, v: VoucherRow, use: VoucherUse, orderI
     throw new ProblemError('voucher_not_applicable', `voucher ${v.code} applies to the renewal of subscription ${v.subscription_id}`, { voucherId: v.id, reason: 'other_subscription' });
   }
   if (cart.currency) {
-    const { currency } = await repo.programCurrency(ctx.trx, ctx.program.id);
+    const { currency } = await programDetails(ctx);
     if (cart.currency !== currency) {
       throw new ProblemError('voucher_not_applicable', `the cart is in ${cart.currency}; vouchers of this program are in ${currency}`, { voucherId: v.id, reason: 'currency' });
     }

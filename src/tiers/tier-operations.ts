@@ -15,6 +15,8 @@ import type { LadderRow, MemberTierRow, TierChange, TierRow } from './tier-repos
 import { definitionOf, historyView, ladderView, membershipView, thresholdsOf, tierBrief, tierView } from './tier-views.ts';
 import { memoizedLadder } from './ladder-memo.ts';
 import { decodeIdCursor } from '../http/cursor.ts';
+import { openLedgerContext } from '../ledger/ledger-context.ts';
+import { findProgram } from '../programs/program-repository.ts';
 
 /** Tier operations run inside the caller's transaction with the same context as the ledger. */
 export type TierContext = LedgerContext;
@@ -58,14 +60,11 @@ function tierByCode(ladder: Ladder, code: string): TierRow {
 
 /** A ledger-shaped context for the program, in the caller's transaction. */
 export async function tierContext(trx: Tx, programId: string, now?: Date, actor = 'system'): Promise<TierContext> {
-  const found = await repo.findProgramForTiers(trx, programId);
-  if (!found) throw new ProblemError('program_not_found');
-  const program = { id: found.id, time_zone: found.time_zone, reversal_policy: found.reversal_policy };
-  return { trx, program, now: now ?? (await databaseNow(trx)), actor };
+  return openLedgerContext(trx, programId, actor, now ? () => now : undefined);
 }
 
 async function programMoney(db: Executor, programId: string): Promise<Money & { timeZone: string }> {
-  const p = await repo.findProgramForTiers(db, programId);
+  const p = await findProgram(db, programId);
   if (!p) throw new ProblemError('program_not_found');
   return { currency: p.currency, exponent: p.currency_exponent, timeZone: p.time_zone };
 }

@@ -63,11 +63,6 @@ function paidCheckSql(now: Date) {
 // ---------------------------------------------------------------- program
 
 /** What tier operations need of the program: the ledger context fields and the currency. */
-export async function findProgramForTiers(db: Executor, programId: string) {
-  return db.selectFrom('programs').select(['id', 'time_zone', 'reversal_policy', 'currency', 'currency_exponent'])
-    .where('id', '=', programId).executeTakeFirst();
-}
-
 // ---------------------------------------------------------------- ladder
 
 export async function findLadder(db: Executor, programId: string) {
@@ -536,10 +531,6 @@ export async function applyEffective(
 
 export async function setEntryOperation(trx: Tx, memberId: string, tierCode: string, operationId: string) {
   await trx.updateTable('tier_first_reached').set({ entry_operation_id: operationId }).where('member_id', '=', memberId).where('tier_code', '=', tierCode).execute();
-}
-
-export async function findFirstReached(db: Executor, memberId: string) {
-  return db.selectFrom('tier_first_reached').selectAll().where('member_id', '=', memberId).orderBy('reached_at').execute();
 }
 
 export async function insertBirthdayGift(trx: Tx, row: { program_id: string; member_id: string; year: number; tier_code: string; reward_code: string | null; created_at: Date }) {

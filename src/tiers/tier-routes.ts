@@ -166,7 +166,7 @@ const changeView = (c: TierChange) => ({ memberId: c.member_id, from: c.from_tie
 const toDate = (value: string | null | undefined) => (value === undefined || value === null ? value : new Date(value));
 
 export const tierRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, config, clock } = app.deps;
+  const { db, clock } = app.deps;
   const now = async () => clock?.() ?? (await databaseNow(db));
 
   /** Mutations of a member's tier: authenticated, idempotent by key, one transaction. */

@@ -295,17 +295,6 @@ export async function disableEndpoint(trx: Tx, endpointId: string, reason: strin
   return endpoint;
 }
 
-/** The earliest future retry, to wake the worker then. */
-export async function nextScheduledAttempt(db: Executor): Promise<Date | null> {
-  const row = await db
-    .selectFrom('webhook_deliveries')
-    .select((eb) => eb.fn.min('next_attempt_at').as('at'))
-    .where('status', '=', 'pending')
-    .where('next_attempt_at', '>', sql<Date>`now()`)
-    .executeTakeFirst();
-  return (row?.at as Date | null | undefined) ?? null;
-}
-
 export async function listDeliveries(
   db: Executor,
   programId: string,
