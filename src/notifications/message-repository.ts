@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db, Executor, Tx } from '../db/database.ts';
-import type { MessageStatus } from '../db/schema.ts';
+import type { MessagesTable, MessageStatus } from '../db/schema.ts';
 
 // ---------------------------------------------------------------- settings
 
@@ -83,15 +83,8 @@ export async function deleteTemplate(trx: Tx, programId: string, kind: string, l
 
 // ---------------------------------------------------------------- messages
 
-export interface NewMessage {
-  program_id: string;
-  member_id: string;
-  kind: string;
-  channel: 'email' | 'webhook';
-  dedupe_key: string;
-  event_id: number | null;
-  context: Record<string, unknown>;
-}
+/** A message to send: its identity and the context its template renders; the rest is the sender's. */
+export type NewMessage = Pick<Selectable<MessagesTable>, 'program_id' | 'member_id' | 'kind' | 'channel' | 'dedupe_key' | 'event_id'> & { context: Record<string, unknown> };
 
 /** Inserts the messages whose dedupe key is new; returns how many were. */
 export async function insertMessages(trx: Tx, rows: NewMessage[]): Promise<number> {

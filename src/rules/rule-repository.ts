@@ -48,13 +48,18 @@ export async function insertVersion(
   await trx.insertInto('earning_rule_versions').values({ ...values, config: JSON.stringify(values.config) }).execute();
 }
 
-export async function versionsOf(db: Executor, programId: string, ruleIds: string[]): Promise<RuleVersionRow[]> {
-  if (ruleIds.length === 0) return [];
+/** A program's rule versions with their rule's kind. */
+function versionQuery(db: Executor, programId: string) {
   return db
     .selectFrom('earning_rule_versions as v')
     .innerJoin('earning_rules as r', 'r.id', 'v.rule_id')
     .select(versionColumns)
-    .where('v.program_id', '=', programId)
+    .where('v.program_id', '=', programId);
+}
+
+export async function versionsOf(db: Executor, programId: string, ruleIds: string[]): Promise<RuleVersionRow[]> {
+  if (ruleIds.length === 0) return [];
+  return versionQuery(db, programId)
     .where('v.rule_id', 'in', ruleIds)
     .orderBy('v.rule_id')
     .orderBy('v.version')
@@ -82,11 +87,7 @@ export async function versionsInForce(db: Executor, programId: string, at: Date)
 }
 
 export async function findVersion(db: Executor, programId: string, ruleId: string, version: number): Promise<RuleVersionRow | undefined> {
-  return db
-    .selectFrom('earning_rule_versions as v')
-    .innerJoin('earning_rules as r', 'r.id', 'v.rule_id')
-    .select(versionColumns)
-    .where('v.program_id', '=', programId)
+  return versionQuery(db, programId)
     .where('v.rule_id', '=', ruleId)
     .where('v.version', '=', version)
     .executeTakeFirst() as Promise<RuleVersionRow | undefined>;
