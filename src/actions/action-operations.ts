@@ -131,15 +131,17 @@ export async function listActions(ctx: LedgerContext, memberId: string, query: {
   const before = query.cursor ? keyOf(decodeKeyCursor(query.cursor)) : undefined;
   const rows = await repo.actionsOfMember(ctx.trx, memberId, { type: query.type, before, limit: limit + 1 });
   const page = rows.slice(0, limit);
+  const awards = await awardRepo.awardsOf(ctx.trx, 'action_id', page.map((r) => r.id));
   const data = [];
-  for (const row of page) data.push(await actionView(ctx, row));
+  for (const row of page) data.push(await actionView(ctx, row, awards.get(row.id) ?? []));
   const last = page[page.length - 1];
   return { data, nextCursor: rows.length > limit && last ? encodeKeyCursor(last.created_at, last.id) : null };
 }
 
-export async function actionView(ctx: LedgerContext, row: ActionRow) {
+/** `awards`: given by a list, which loads them for its whole page at once. */
+export async function actionView(ctx: LedgerContext, row: ActionRow, awards?: awardRepo.AwardRow[]) {
   const evaluation = row.evaluation as { items?: ActionEvaluation['items']; notApplied?: ActionEvaluation['notApplied']; progress?: unknown[] };
-  const awards = await awardRepo.awardsOfAction(ctx.trx, row.id);
+  awards ??= await awardRepo.awardsOfAction(ctx.trx, row.id);
   return {
     id: row.id,
     memberId: row.member_id,

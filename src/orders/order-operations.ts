@@ -422,19 +422,37 @@ export async function listMemberOrders(ctx: LedgerContext, memberId: string, que
   const before = key && { placedAt: key.at, id: key.id };
   const rows = await repo.ordersOfMember(ctx.trx, ctx.program.id, memberId, { before, limit: limit + 1 });
   const page = rows.slice(0, limit);
+  const loaded = await orderViewData(ctx, page);
   const data = [];
-  for (const row of page) data.push(await orderView(ctx, row));
+  for (const row of page) data.push(await orderView(ctx, row, loaded.get(row.id)));
   const last = page[page.length - 1];
   return { data, nextCursor: rows.length > limit && last?.placed_at ? encodeKeyCursor(last.placed_at, last.id) : null };
 }
 
-export async function orderView(ctx: LedgerContext, order: OrderRow) {
-  const events = await repo.eventsOfOrder(ctx.trx, order.id);
-  const store = order.store_id ? await repo.findStoreById(ctx.trx, ctx.program.id, order.store_id) : null;
-  const state = events.length > 0 ? deriveOrderState(eventRecords(events), store?.code ?? null) : null;
+/** What an order's view reads besides its row; a list loads it for the whole page at once. */
+interface OrderViewData {
+  events: Awaited<ReturnType<typeof repo.eventsOfOrder>>;
+  awards: awardRepo.AwardRow[];
+  storeCode: string | null;
+}
+
+async function orderViewData(ctx: LedgerContext, orders: OrderRow[]): Promise<Map<string, OrderViewData>> {
+  const ids = orders.map((o) => o.id);
+  const [events, awards] = [await repo.eventsOfOrders(ctx.trx, ids), await awardRepo.awardsOf(ctx.trx, 'order_id', ids)];
+  const stores = new Map<string, string | null>();
+  for (const storeId of new Set(orders.map((o) => o.store_id).filter((id): id is string => id !== null))) {
+    stores.set(storeId, (await repo.findStoreById(ctx.trx, ctx.program.id, storeId))?.code ?? null);
+  }
+  return new Map(orders.map((o) => [o.id, {
+    events: events.get(o.id) ?? [], awards: awards.get(o.id) ?? [], storeCode: o.store_id ? stores.get(o.store_id) ?? null : null,
+  }]));
+}
+
+export async function orderView(ctx: LedgerContext, order: OrderRow, loaded?: OrderViewData) {
+  const { events, awards, storeCode } = loaded ?? (await orderViewData(ctx, [order])).get(order.id)!;
+  const state = events.length > 0 ? deriveOrderState(eventRecords(events), storeCode) : null;
   const details = order.details as OrderDetails | null;
   const evaluation = order.evaluation as OrderEvaluation | null;
-  const awards = await awardRepo.awardsOfOrder(ctx.trx, order.id);
   const held: Record<string, number> = {};
   for (const a of awards) held[a.wallet] = (held[a.wallet] ?? 0) + a.amount - a.reversed;
   for (const [wallet, points] of Object.entries(held)) if (points === 0) delete held[wallet];
@@ -455,7 +473,7 @@ export async function orderView(ctx: LedgerContext, order: OrderRow) {
   const pp = details?.paidWithPoints;
   return {
     id: order.id,
-    store: store?.code ?? null,
+    store: storeCode,
     orderId: order.external_id,
     status: order.status,
     memberId: order.member_id,

@@ -60,13 +60,27 @@ export async function insertOrderEvent(
 }
 
 export async function eventsOfOrder(db: Executor, orderId: string) {
-  return db
+  return (await eventsOfOrders(db, [orderId])).get(orderId) ?? [];
+}
+
+/** The events of several orders (a list page) in one statement, each order's in occurrence order. */
+export async function eventsOfOrders(db: Executor, orderIds: string[]) {
+  const byOrder = new Map<string, { event_id: string; type: OrderEventType; occurred_at: Date; payload: unknown; received_at: Date }[]>();
+  if (orderIds.length === 0) return byOrder;
+  const rows = await db
     .selectFrom('order_events')
-    .select(['event_id', 'type', 'occurred_at', 'payload', 'received_at'])
-    .where('order_id', '=', orderId)
+    .select(['order_id', 'event_id', 'type', 'occurred_at', 'payload', 'received_at'])
+    .where('order_id', 'in', orderIds)
+    .orderBy('order_id')
     .orderBy('occurred_at')
     .orderBy('event_id')
     .execute();
+  for (const { order_id: orderId, ...event } of rows) {
+    const list = byOrder.get(orderId) ?? [];
+    list.push(event);
+    byOrder.set(orderId, list);
+  }
+  return byOrder;
 }
 
 /** Every column an order's events decide, as the rows hold them (JSON columns as values). */

@@ -58,11 +58,25 @@ function awardQuery(db: Executor) {
 }
 
 export async function awardsOfOrder(db: Executor, orderId: string): Promise<AwardRow[]> {
-  return awardQuery(db).where('a.order_id', '=', orderId).orderBy('a.id').execute() as Promise<AwardRow[]>;
+  return (await awardsOf(db, 'order_id', [orderId])).get(orderId) ?? [];
 }
 
 export async function awardsOfAction(db: Executor, actionId: string): Promise<AwardRow[]> {
-  return awardQuery(db).where('a.action_id', '=', actionId).orderBy('a.id').execute() as Promise<AwardRow[]>;
+  return (await awardsOf(db, 'action_id', [actionId])).get(actionId) ?? [];
+}
+
+/** The awards of several orders or actions (a list page) in one statement, by id, each oldest first. */
+export async function awardsOf(db: Executor, column: 'order_id' | 'action_id', ids: string[]): Promise<Map<string, AwardRow[]>> {
+  const byId = new Map<string, AwardRow[]>();
+  if (ids.length === 0) return byId;
+  const rows = await awardQuery(db).where(`a.${column}`, 'in', ids).orderBy('a.id').execute() as AwardRow[];
+  for (const row of rows) {
+    const id = row[column]!;
+    const list = byId.get(id) ?? [];
+    list.push(row);
+    byId.set(id, list);
+  }
+  return byId;
 }
 
 export async function awardsOfMember(db: Executor, memberId: string, filter: { beforeId?: number; limit: number }): Promise<AwardRow[]> {

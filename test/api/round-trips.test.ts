@@ -40,4 +40,21 @@ describe('statements per request on the hot paths', async () => {
     await t.call('POST', `/v1/members/${member.id}/earn`, { body: { amount: 5 }, idempotencyKey: key });
     expect(await count(() => t.call('POST', `/v1/members/${member.id}/earn`, { body: { amount: 5 }, idempotencyKey: key }), 201)).toBeLessThanOrEqual(4);
   });
+
+  it('a page of a member’s orders or actions costs the same statements whatever its size (no query per row)', async () => {
+    const buyer = await t.member();
+    expect((await t.call('POST', '/v1/rules', { body: { kind: 'action', name: 'Review', config: { action: 'review', points: 5 } } })).status).toBe(201);
+    for (let i = 0; i < 4; i++) {
+      const res = await t.call('POST', '/v1/orders/events', {
+        idempotencyKey: false,
+        body: { orderId: `rt-${buyer.id}-${i}`, eventId: 'paid', type: 'paid', occurredAt: new Date(Date.UTC(2030, 0, 1, 0, i)).toISOString(), order: { currency: 'USD', customer: { memberId: buyer.id }, lines: [{ id: 'l', quantity: 1, unitPriceMinor: 1000 }] } },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+      expect((await t.call('POST', `/v1/members/${buyer.id}/actions`, { body: { type: 'review' } })).status).toBeLessThan(300);
+    }
+    const one = await count(() => t.call('GET', `/v1/members/${buyer.id}/orders?limit=1`), 200);
+    expect(await count(() => t.call('GET', `/v1/members/${buyer.id}/orders?limit=4`), 200)).toBe(one);
+    const oneAction = await count(() => t.call('GET', `/v1/members/${buyer.id}/actions?limit=1`), 200);
+    expect(await count(() => t.call('GET', `/v1/members/${buyer.id}/actions?limit=4`), 200)).toBe(oneAction);
+  });
 });

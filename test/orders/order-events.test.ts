@@ -180,6 +180,10 @@ describe('order events', async () => {
     const next = await t.call('GET', `/v1/members/${m.id}/orders?limit=1&cursor=${page.body.nextCursor}`);
     expect(next.body.data.map((o: { id: string }) => o.id)).toEqual([a.id]);
     expect((await t.call('GET', `/v1/orders/${a.id}`)).body.orderId).toBe(a.orderId);
+    // A list page loads its orders' events and awards together: each entry is the order's own view.
+    await sendOk(t, { orderId: a.orderId, eventId: 'r', type: 'refunded', occurredAt: at(10), refund: { lines: [{ lineId: lines[0]!.id, quantity: 1 }] } });
+    const all = (await t.call('GET', `/v1/members/${m.id}/orders?limit=10`)).body.data;
+    expect(all).toEqual([(await t.call('GET', `/v1/orders/${b.id}`)).body, (await t.call('GET', `/v1/orders/${a.id}`)).body]);
     const other = await t.newProgram();
     expect((await t.call('GET', `/v1/orders/${a.id}`, { key: other.key })).status).toBe(404);
     await expectLedgerOk(t);
