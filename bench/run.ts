@@ -68,6 +68,9 @@ async function httpPhases(adminUrl: string, tmp: string) {
   const raw = await benchProgram(database.db, { name: 'raw', members: LOAD_MEMBERS, balance: 1000, file: path.join(tmp, 'raw.csv') });
   const laurel = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)) } });
   const client = new HttpClient(laurel.port, CONCURRENCY, { authorization: `Bearer ${program.key}` });
+  // The same server without group commit, idle but for its own phase: the gain, measured in each run.
+  const alone = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)), LAUREL_GROUP_COMMIT_BATCHES: '0' } });
+  const aloneClient = new HttpClient(alone.port, CONCURRENCY, { authorization: `Bearer ${program.key}` });
   const runId = Date.now().toString(36);
   const primary = earnWorkload(runId);
   const workloads = primary.name === 'earn' ? [primary] : [primary, directEarn];
@@ -79,7 +82,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
       // the process is gone; the phase will fail on its own
     }
   }, 250);
-  const results: Record<string, LoadResult[]> = { raw: [], reads: [], health: [] };
+  const results: Record<string, LoadResult[]> = { raw: [], alone: [], reads: [], health: [] };
   let statements: Record<string, number> = {};
   try {
     for (const w of workloads) {
@@ -92,6 +95,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
     log(`warming up (${WARMUP_MS / 1000} s per workload)…`);
     for (const w of workloads) await runWorkload(client, program, w, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
     await rawLedgerWrites(url, raw, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
+    await runWorkload(aloneClient, program, directEarn, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
     for (let run = 1; run <= RUNS; run++) {
       // Each run measures the reference and Laurel back to back, so their ratio shares the machine's state.
       log(`run ${run}/${RUNS}: raw PostgreSQL ledger writes, ${SECONDS} s…`);
@@ -100,6 +104,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
         log(`run ${run}/${RUNS}: ${w.name} through HTTP, ${SECONDS} s…`);
         results[w.name]!.push(await runWorkload(client, program, w, phase));
       }
+      log(`run ${run}/${RUNS}: earn without group commit (a second server, LAUREL_GROUP_COMMIT_BATCHES=0), ${SECONDS} s…`);
+      results.alone!.push(await runWorkload(aloneClient, program, directEarn, phase));
       log(`run ${run}/${RUNS}: balance reads, ${SECONDS} s…`);
       results.reads!.push(await runWorkload(client, program, balanceRead, phase));
       log(`run ${run}/${RUNS}: reference for reads, GET /health, ${SECONDS} s…`);
@@ -110,7 +116,9 @@ async function httpPhases(adminUrl: string, tmp: string) {
   }
   const memory = laurel.memory();
   client.close();
+  aloneClient.close();
   await laurel.stop();
+  await alone.stop();
   await database.close();
   await dropDatabase(adminUrl, 'laurel_bench_http');
 
@@ -124,6 +132,10 @@ async function httpPhases(adminUrl: string, tmp: string) {
     figure(`  p99 latency`, rs.map((r) => r.p99Ms), 'ms');
     figure(`  ratio to the raw ceiling (same run)`, rs.map((r, i) => r.perSecond / rawRate[i]!), '×', { text: '≥ 0.5', ok: (m) => m >= 0.5 });
   }
+  const grouped = results[directEarn.name]!;
+  figure(`earn without group commit (1 transaction per request), ${CONCURRENCY} clients`, results.alone!.map((r) => r.perSecond), 'events/s');
+  figure('  p50 latency', results.alone!.map((r) => r.p50Ms), 'ms');
+  figure('  group commit gain: earn with / without (same run)', grouped.map((r, i) => r.perSecond / results.alone![i]!.perSecond), '×');
   for (const [name, n] of Object.entries(statements)) figure(`statements per request (round trips, begin…commit): ${name}`, [n], 'statements');
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', { text: '≥ 10,000/s', ok: (m) => m >= 10_000 });
   figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');

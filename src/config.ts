@@ -20,6 +20,11 @@ export interface Config {
    * Off for a pooler that cannot keep them, e.g. PgBouncer in transaction mode before 1.21.
    */
   dbPrepare: boolean;
+  /**
+   * Group commit: how many shared transactions of grouped requests (earns) may run at once;
+   * 0 runs every request in a transaction of its own. See docs/architecture.md.
+   */
+  groupCommitBatches: number;
   /** Run the background worker inside the API process. */
   runWorker: boolean;
 }
@@ -48,6 +53,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     bodyLimitBytes: intFromEnv('LAUREL_BODY_LIMIT_BYTES', 1_048_576),
     dbPoolSize: intFromEnv('LAUREL_DB_POOL_SIZE', 20),
     dbPrepare: (env.LAUREL_DB_PREPARE ?? 'on') !== 'off',
+    groupCommitBatches: intFromEnv('LAUREL_GROUP_COMMIT_BATCHES', 2),
     runWorker: (env.LAUREL_WORKER ?? 'inline') === 'inline',
     ...overrides,
   };

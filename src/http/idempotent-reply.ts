@@ -1,8 +1,24 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Tx } from '../db/database.ts';
-import { inTransaction, requestHash, runIdempotent } from '../idempotency/run-idempotent.ts';
+import { GroupCommitter } from '../db/group-commit.ts';
+import { inTransaction, requestHash, runIdempotent, runIdempotentGroup, type GroupAnswer, type Outcome } from '../idempotency/run-idempotent.ts';
 import { ProblemError } from './error-codes.ts';
 import { principalOf } from './principal.ts';
+
+function idempotencyKey(request: FastifyRequest, required: boolean): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (typeof key === 'string' && key.length > 0) return key;
+  if (required) throw new ProblemError('idempotency_key_required', 'send an Idempotency-Key header (e.g. a UUID) so that a retry has exactly one effect');
+  return undefined;
+}
+
+const hashOf = (request: FastifyRequest) => requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body);
+
+function send(reply: FastifyReply, outcome: Outcome) {
+  if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+  if (outcome.status >= 400) reply.type('application/problem+json');
+  return reply.code(outcome.status).send(outcome.body);
+}
 
 /**
  * Runs a mutation exactly once per Idempotency-Key and replies with its (possibly replayed)
@@ -16,20 +32,75 @@ export async function replyIdempotent(
 ) {
   const { db, config } = request.server.deps;
   const p = principalOf(request);
-  const key = request.headers['idempotency-key'];
-  if (typeof key !== 'string' || key.length === 0) {
-    if (options.required) {
-      throw new ProblemError('idempotency_key_required', 'send an Idempotency-Key header (e.g. a UUID) so that a retry has exactly one effect');
-    }
+  const key = idempotencyKey(request, options.required);
+  if (key === undefined) {
     const body = await inTransaction(db, work);
     return reply.code(options.status).send(body);
   }
-  const hash = requestHash(request.method, request.routeOptions.url ?? request.url, request.params, request.body);
-  const outcome = await runIdempotent(db, { programId: p.programId, key, hash, waitMs: config.idempotencyWaitMs, instance: request.url }, async (trx) => ({
+  const outcome = await runIdempotent(db, { programId: p.programId, key, hash: hashOf(request), waitMs: config.idempotencyWaitMs, instance: request.url }, async (trx) => ({
     status: options.status,
     body: await work(trx),
   }));
-  if (outcome.replayed) reply.header('idempotent-replayed', 'true');
-  if (outcome.status >= 400) reply.type('application/problem+json');
-  return reply.code(outcome.status).send(outcome.body);
+  return send(reply, outcome);
+}
+
+/** One request of a group commit. */
+export interface GroupedRequest<I> {
+  key: string;
+  hash: string;
+  actor: string;
+  input: I;
+}
+
+/** What the work of a group commit answers for one request: its response body, its 400 problem, or 'single'. */
+export type GroupedResult = { body: unknown } | ProblemError | 'single';
+
+export type IdempotentGroup<I> = GroupCommitter<GroupedRequest<I>, GroupAnswer>;
+
+/**
+ * A group commit of one kind of idempotent mutation (docs/architecture.md, "Group commit"):
+ * concurrent requests of a program share one transaction (runIdempotentGroup). `work` gets the
+ * requests whose keys are fresh and writes them together. Undefined when
+ * LAUREL_GROUP_COMMIT_BATCHES is 0: every request then runs alone.
+ */
+export function idempotentGroup<I>(
+  app: FastifyInstance,
+  status: number,
+  work: (trx: Tx, programId: string, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, GroupedResult>>,
+): IdempotentGroup<I> | undefined {
+  const { db, config } = app.deps;
+  if (config.groupCommitBatches === 0) return undefined;
+  return new GroupCommitter<GroupedRequest<I>, GroupAnswer>(async (programId, requests) => {
+    try {
+      return await runIdempotentGroup(db, programId, requests, async (trx, fresh) => {
+        const results = await work(trx, programId, fresh.map((index) => ({ index, actor: requests[index]!.actor, input: requests[index]!.input })));
+        return new Map([...results].map(([i, r]) => [i, r === 'single' || r instanceof ProblemError ? r : { status, body: r.body }]));
+      });
+    } catch (error) {
+      // Nothing of the batch committed (or, if its commit was cut off, each stored answer is
+      // found by its key): every request goes on alone, so one cannot fail the others.
+      app.log.warn({ err: error, requests: requests.length }, 'a group commit failed; its requests run one by one');
+      return requests.map(() => 'single' as const);
+    }
+  }, { maxInFlight: config.groupCommitBatches, maxBatch: 128 });
+}
+
+/**
+ * replyIdempotent through a group commit: the request joins the next batch of its program, and is
+ * answered once that batch's transaction committed. What the batch leaves 'single' runs through
+ * replyIdempotent with `single`, as it would without a group.
+ */
+export async function replyIdempotentGrouped<I>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: { status: number; group: IdempotentGroup<I> | undefined; input: I },
+  single: (trx: Tx) => Promise<unknown>,
+) {
+  if (!options.group) return replyIdempotent(request, reply, { status: options.status, required: true }, single);
+  const p = principalOf(request);
+  const key = idempotencyKey(request, true)!;
+  const answer = await options.group.submit(p.programId, { key, hash: hashOf(request), actor: p.actor, input: options.input });
+  if (answer === 'single') return replyIdempotent(request, reply, { status: options.status, required: true }, single);
+  if (answer instanceof ProblemError) throw answer;
+  return send(reply, answer);
 }

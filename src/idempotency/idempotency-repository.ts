@@ -34,3 +34,36 @@ export async function deleteKeysBefore(db: Executor, before: Date) {
   const result = await db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+// ---------------------------------------------------------------- many keys at once (group commit)
+
+/**
+ * Takes each key's advisory lock if it is free (the same lock as lockKey's) and returns the keys
+ * it took. Never waits: a key held elsewhere is left to the caller (who sends that request down
+ * the single path, where it waits its turn).
+ */
+export async function tryLockKeys(trx: Tx, programId: string, keys: string[]): Promise<Set<string>> {
+  const { rows } = await sql<{ key: string }>`
+    select k.key from unnest(${keys}::text[]) as k(key)
+    where pg_try_advisory_xact_lock(hashtextextended(${programId}::text || ':' || k.key, 0))`.execute(trx);
+  return new Set(rows.map((r) => r.key));
+}
+
+/** Read after tryLockKeys, in a statement of its own, so that it sees what a previous holder committed. */
+export async function findKeys(db: Executor, programId: string, keys: string[]) {
+  if (keys.length === 0) return new Map<string, { request_hash: string; response_status: number; response_body: unknown }>();
+  const rows = await db.selectFrom('idempotency_keys').select(['key', 'request_hash', 'response_status', 'response_body'])
+    .where('program_id', '=', programId).where(sql<boolean>`key = any(${keys}::text[])`).execute();
+  return new Map(rows.map((r) => [r.key, r]));
+}
+
+/** Stores many responses in one statement; returns each body as stored, by key. */
+export async function saveKeys(trx: Tx, programId: string, rows: { key: string; request_hash: string; response_status: number; response_body: unknown }[]) {
+  if (rows.length === 0) return new Map<string, unknown>();
+  const { rows: saved } = await sql<{ key: string; response_body: unknown }>`
+    insert into idempotency_keys (program_id, key, request_hash, response_status, response_body)
+    select ${programId}, r.key, r.request_hash, r.response_status, r.response_body
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(key text, request_hash text, response_status integer, response_body jsonb)
+    returning key, response_body`.execute(trx);
+  return new Map(saved.map((r) => [r.key, r.response_body]));
+}

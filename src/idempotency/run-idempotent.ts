@@ -57,9 +57,7 @@ async function lockAndReplay(trx: Tx, options: KeyOptions): Promise<Outcome | un
   await repo.lockKey(trx, options.programId, options.key, options.waitMs);
   const existing = await repo.findKey(trx, options.programId, options.key);
   if (!existing) return undefined;
-  if (existing.request_hash !== options.hash) {
-    throw new ProblemError('idempotency_key_reused', `Idempotency-Key "${options.key}" was first used for a different request`);
-  }
+  if (existing.request_hash !== options.hash) throw keyReused(options.key);
   return { status: existing.response_status, body: existing.response_body, replayed: true };
 }
 
@@ -115,4 +113,60 @@ export async function runIdempotent(
     }
     throw error;
   }
+}
+
+/** What a request of a group commit gets: its outcome, its 400 problem, or 'single' (run it on its own). */
+export type GroupAnswer = Outcome | ProblemError | 'single';
+
+/**
+ * runIdempotent for a batch of requests of one program (a group commit): one transaction, one
+ * statement per step for all of them. Each request keeps its own exactly-once guarantee: its key
+ * is locked, a stored answer is replayed (or the request refused if it differs), and its effect
+ * commits with its stored answer. A request this path does not settle is answered 'single' and
+ * must go through runIdempotent alone after this transaction ends: one whose key another
+ * transaction holds (it waits there), a second one under a key already in the batch (it replays
+ * the first there), an over-long key (refused there), and whatever `work` hands back — the work
+ * never refuses on business grounds, since a refusal would have to roll back the others' effects.
+ */
+export async function runIdempotentGroup(
+  db: Db,
+  programId: string,
+  requests: { key: string; hash: string }[],
+  work: (trx: Tx, fresh: number[]) => Promise<Map<number, { status: number; body: unknown } | ProblemError | 'single'>>,
+): Promise<GroupAnswer[]> {
+  return inTransaction(db, async (trx) => {
+    const answers: GroupAnswer[] = requests.map(() => 'single');
+    const first = new Map<string, number>();
+    requests.forEach((r, i) => {
+      if (r.key.length > 0 && r.key.length <= MAX_KEY_LENGTH && !first.has(r.key)) first.set(r.key, i);
+    });
+    if (first.size === 0) return answers;
+    const locked = await repo.tryLockKeys(trx, programId, [...first.keys()]);
+    const stored = await repo.findKeys(trx, programId, [...locked]);
+    const fresh: number[] = [];
+    for (const key of locked) {
+      const i = first.get(key)!;
+      const found = stored.get(key);
+      if (!found) fresh.push(i);
+      else if (found.request_hash !== requests[i]!.hash) answers[i] = keyReused(key);
+      else answers[i] = { status: found.response_status, body: found.response_body, replayed: true };
+    }
+    if (fresh.length === 0) return answers;
+    const results = await work(trx, fresh.sort((a, b) => a - b));
+    const done: { i: number; status: number; body: unknown }[] = [];
+    for (const i of fresh) {
+      const result = results.get(i) ?? 'single';
+      if (result === 'single' || result instanceof ProblemError) answers[i] = result;
+      else done.push({ i, ...result });
+    }
+    const saved = await repo.saveKeys(trx, programId, done.map(({ i, status, body }) => ({
+      key: requests[i]!.key, request_hash: requests[i]!.hash, response_status: status, response_body: body,
+    })));
+    for (const { i, status } of done) answers[i] = { status, body: saved.get(requests[i]!.key), replayed: false };
+    return answers;
+  });
+}
+
+function keyReused(key: string) {
+  return new ProblemError('idempotency_key_reused', `Idempotency-Key "${key}" was first used for a different request`);
 }

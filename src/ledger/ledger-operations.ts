@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
-import { recordPointsEarned, recordPointsReversed } from '../tiers/tier-operations.ts';
+import { recordPointsEarned, recordPointsEarnedMany, recordPointsReversed } from '../tiers/tier-operations.ts';
 import { invariant, ProblemError } from '../http/error-codes.ts';
 import { findMemberRow } from '../members/member-repository.ts';
 import { insertAuditEvent, programAccountIds } from '../programs/program-repository.ts';
@@ -345,7 +345,7 @@ async function expireNowDueLots(ctx: LedgerContext, o: Open) {
   for (const lot of await repo.lotsDueForExpiry(ctx.trx, o.st.memberId, o.wallet.id, ctx.now)) await expireLot(ctx, o, lot);
 }
 
-function balanceOf(o: Open) {
+function balanceOf(o: Pick<Open, 'wallet' | 'st'>) {
   return { wallet: o.wallet.code, available: o.st.available, pending: o.st.pending, reserved: o.st.reserved };
 }
 
@@ -372,16 +372,24 @@ export interface EarnInput {
   metadata?: Record<string, unknown>;
 }
 
-export async function earn(ctx: LedgerContext, input: EarnInput) {
+function validateEarn(ctx: LedgerContext, input: EarnInput) {
   assertAmount(input.amount);
   if (input.expiresAt && input.expiresAt <= ctx.now) {
     throw new ProblemError('validation_failed', 'expiresAt must be in the future', { field: 'expiresAt' });
   }
+}
+
+/** An earn the single statement can write: the wallet owes nothing and has no inactivity clock to move. */
+function earnsAtOnce(o: { wallet: Wallet; st: MemberWalletState }) {
+  return o.st.available >= 0 && o.wallet.expiry_kind !== 'inactivity';
+}
+
+export async function earn(ctx: LedgerContext, input: EarnInput) {
+  validateEarn(ctx, input);
   const o = await openByCode(ctx, input.memberId, input.wallet, true);
   const { wallet } = o;
-  // The common case in one statement: nothing owed (the lot keeps every point), no inactivity
-  // clock to move. Otherwise step by step.
-  if (o.st.available >= 0 && wallet.expiry_kind !== 'inactivity') return earnAtOnce(ctx, o, input);
+  // The common case in one statement; otherwise step by step.
+  if (earnsAtOnce(o)) return earnAtOnce(ctx, o, input);
   const op = await repo.insertOperation(ctx.trx, {
     program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'earn', amount: input.amount,
     actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata,
@@ -404,22 +412,23 @@ export async function earn(ctx: LedgerContext, input: EarnInput) {
   return { operation: operationView(op, wallet.code), lot: lotView(lot), balance: balanceOf(o) };
 }
 
-async function earnAtOnce(ctx: LedgerContext, o: Open, input: EarnInput) {
+type EarnTarget = Pick<Open, 'wallet' | 'st' | 'accounts'>;
+
+/** The rows of an earn at once, and where its points go; the member's balances move in `o` as if written. */
+function planEarnAtOnce(ctx: LedgerContext, o: EarnTarget, input: EarnInput) {
   const { wallet } = o;
+  invariant(earnsAtOnce(o), 'an earn at once credits a wallet that owes nothing');
   const { vested, vestsAt, expiresAt } = lotTerms(ctx, wallet, {
     pendingUntil: input.pendingUntil === undefined ? defaultVesting(ctx, wallet) : input.pendingUntil, expiresAt: input.expiresAt ?? null,
   });
-  const credit = vested ? o.st.availableAccountId : o.st.pendingAccountId;
-  const bucket = vested ? 'available' : 'pending';
-  invariant(o.st.available >= 0, 'an earn at once credits a wallet that owes nothing');
   const operationId = randomUUID();
-  const { operation, lotId } = await repo.writeEarn(ctx.trx, {
+  const write: repo.EarnWrite = {
     operation: {
       id: operationId, program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, amount: input.amount, actor: ctx.actor,
       ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata ?? {},
     },
     lot: { vested, vests_at: vestsAt, expires_at: expiresAt, created_at: ctx.now },
-    debitAccountId: o.accounts.issued, creditAccountId: credit, memberWalletId: o.st.id,
+    debitAccountId: o.accounts.issued, creditAccountId: vested ? o.st.availableAccountId : o.st.pendingAccountId, memberWalletId: o.st.id,
     event: {
       type: 'points.earned',
       payload: {
@@ -427,16 +436,84 @@ async function earnAtOnce(ctx: LedgerContext, o: Open, input: EarnInput) {
         vestsAt: vestsAt?.toISOString() ?? null, expiresAt: expiresAt?.toISOString() ?? null, reference: input.reference ?? null,
       },
     },
-  });
-  o.st[bucket] += input.amount;
-  const lot: LotRow = {
-    id: lotId, program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, operation_id: operationId,
-    amount: input.amount, remaining: input.amount, vested, vests_at: vestsAt, expires_at: expiresAt, created_at: ctx.now,
   };
-  if (wallet.unit === 'points') {
-    await recordPointsEarned(ctx, { memberId: input.memberId, operationId, amount: input.amount, reference: input.reference ?? null });
+  o.st[vested ? 'available' : 'pending'] += input.amount;
+  return { write, walletCode: wallet.code, balance: balanceOf(o), counts: wallet.unit === 'points' };
+}
+
+/** The answer to an earn at once, from its plan and what the statement returned. */
+function earnAtOnceView(ctx: LedgerContext, plan: ReturnType<typeof planEarnAtOnce>, written: { operation: repo.OperationRow; lotId: number }) {
+  const { operation: op, lot: terms } = plan.write;
+  const lot: LotRow = {
+    id: written.lotId, program_id: ctx.program.id, wallet_id: op.wallet_id, member_id: op.member_id, operation_id: op.id,
+    amount: op.amount, remaining: op.amount, ...terms,
+  };
+  return { operation: operationView(written.operation, plan.walletCode), lot: lotView(lot), balance: plan.balance };
+}
+
+async function earnAtOnce(ctx: LedgerContext, o: Open, input: EarnInput) {
+  const plan = planEarnAtOnce(ctx, o, input);
+  const written = (await repo.writeEarns(ctx.trx, [plan.write])).get(plan.write.operation.id)!;
+  if (plan.counts) {
+    await recordPointsEarned(ctx, { memberId: input.memberId, operationId: plan.write.operation.id, amount: input.amount, reference: input.reference ?? null });
   }
-  return { operation: operationView(operation, wallet.code), lot: lotView(lot), balance: balanceOf(o) };
+  return earnAtOnceView(ctx, plan, written);
+}
+
+export interface GroupedEarn {
+  /** The request's place in its batch. */
+  index: number;
+  actor: string;
+  input: EarnInput;
+}
+
+/**
+ * The earns of a group commit (src/db/group-commit.ts), in one transaction: every earn the
+ * single path would write in one statement is written here together — the member wallets locked
+ * in one statement, every row in one more, the tier activity in one or two. Anything else (a
+ * missing or blocked member, a wallet the member does not have yet, something due, a negative
+ * balance, an inactivity clock) is answered 'single': it goes through earn() on its own, which
+ * refuses or takes the step-by-step path exactly as it always does. An invalid earn is answered
+ * with its 400 problem. Several earns of one member in a batch are applied in batch order, and
+ * each answer shows the balance after it.
+ */
+export async function earnMany(ctx: LedgerContext, earns: GroupedEarn[]): Promise<Map<number, ReturnType<typeof earnAtOnceView> | 'single' | ProblemError>> {
+  const answers = new Map<number, ReturnType<typeof earnAtOnceView> | 'single' | ProblemError>();
+  const valid: GroupedEarn[] = [];
+  for (const e of earns) {
+    try {
+      validateEarn(ctx, e.input);
+      valid.push(e);
+    } catch (error) {
+      if (!(error instanceof ProblemError)) throw error;
+      answers.set(e.index, error);
+    }
+  }
+  const locked = await repo.lockMemberWalletsByCode(ctx.trx, ctx.program.id, valid.map((e) => ({ memberId: e.input.memberId, walletCode: e.input.wallet })), ctx.now);
+  const targets = new Map<string, EarnTarget>();
+  const plans: { e: GroupedEarn; ctx: LedgerContext; plan: ReturnType<typeof planEarnAtOnce> }[] = [];
+  for (const e of valid) {
+    const key = repo.walletKey(e.input.memberId, e.input.wallet);
+    let target = targets.get(key);
+    if (!target) {
+      const found = locked.get(key);
+      if (!found || found.status !== 'active' || found.state.due || !earnsAtOnce({ wallet: found.wallet, st: found.state })) {
+        answers.set(e.index, 'single');
+        continue;
+      }
+      target = { wallet: found.wallet, st: found.state, accounts: await accountsOf(ctx.trx, found.wallet.id) };
+      targets.set(key, target);
+    }
+    const own = { ...ctx, actor: e.actor };
+    plans.push({ e, ctx: own, plan: planEarnAtOnce(own, target, e.input) });
+  }
+  if (plans.length === 0) return answers;
+  const written = await repo.writeEarns(ctx.trx, plans.map((p) => p.plan.write));
+  await recordPointsEarnedMany(ctx, plans.filter((p) => p.plan.counts).map(({ e, ctx: own, plan }) => ({
+    actor: own.actor, memberId: e.input.memberId, operationId: plan.write.operation.id, amount: e.input.amount, reference: e.input.reference ?? null,
+  })));
+  for (const { e, ctx: own, plan } of plans) answers.set(e.index, earnAtOnceView(own, plan, written.get(plan.write.operation.id)!));
+  return answers;
 }
 
 function defaultVesting(ctx: LedgerContext, wallet: Wallet): Date | null {

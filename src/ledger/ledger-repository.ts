@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
+import { invariant } from '../http/error-codes.ts';
 import type { EntryKind, OperationKind, ReservationStatus } from '../db/schema.ts';
 
 export type LotRow = {
@@ -29,8 +30,13 @@ export async function lockMemberWallet(trx: Tx, memberId: string, walletId: stri
     .selectFrom('member_wallets').select('id')
     .where('member_id', '=', memberId).where('wallet_id', '=', walletId)
     .forUpdate().executeTakeFirst();
-  return locked ? readLockedWallet(trx, locked.id, now) : undefined;
+  return locked ? (await readLockedWallets(trx, [locked.id], now)).get(locked.id) : undefined;
 }
+
+export type WalletTerms = {
+  id: string; code: string; unit: 'points' | 'currency';
+  expiry_kind: 'never' | 'days_after_earn' | 'end_of_month' | 'end_of_year' | 'inactivity'; expiry_count: number; pending_days: number;
+};
 
 /**
  * The fast way in for an operation that names its wallet by code: finds the member and the
@@ -39,30 +45,43 @@ export async function lockMemberWallet(trx: Tx, memberId: string, walletId: stri
  * creates the member's wallet.
  */
 export async function lockMemberWalletByCode(trx: Tx, programId: string, memberId: string, walletCode: string, now: Date) {
-  const { rows } = await sql<{
-    mw_id: number; status: string; id: string; code: string; unit: 'points' | 'currency';
-    expiry_kind: 'never' | 'days_after_earn' | 'end_of_month' | 'end_of_year' | 'inactivity'; expiry_count: number; pending_days: number;
-  }>`
-    select mw.id as mw_id, m.status, w.id, w.code, w.unit, w.expiry_kind, w.expiry_count, w.pending_days
-    from members m
-    join wallets w on w.program_id = m.program_id and w.code = ${walletCode}
+  return (await lockMemberWalletsByCode(trx, programId, [{ memberId, walletCode }], now)).get(walletKey(memberId, walletCode));
+}
+
+export const walletKey = (memberId: string, walletCode: string) => `${memberId}\u0000${walletCode}`;
+
+/**
+ * lockMemberWalletByCode for many (member, wallet) pairs in two statements, keyed by walletKey.
+ * The rows are locked in id order, so two transactions locking overlapping sets wait for each
+ * other instead of deadlocking. Pairs whose member, wallet or member wallet is missing are absent.
+ */
+export async function lockMemberWalletsByCode(trx: Tx, programId: string, pairs: { memberId: string; walletCode: string }[], now: Date) {
+  const out = new Map<string, { status: string; wallet: WalletTerms; state: MemberWalletState }>();
+  if (pairs.length === 0) return out;
+  const { rows } = await sql<WalletTerms & { mw_id: number; member_id: string; status: string }>`
+    select mw.id as mw_id, m.id as member_id, m.status, w.id, w.code, w.unit, w.expiry_kind, w.expiry_count, w.pending_days
+    from (select distinct p.member_id, p.code from unnest(${pairs.map((p) => p.memberId)}::uuid[], ${pairs.map((p) => p.walletCode)}::text[]) as p(member_id, code)) as p
+    join members m on m.program_id = ${programId} and m.id = p.member_id
+    join wallets w on w.program_id = m.program_id and w.code = p.code
     join member_wallets mw on mw.member_id = m.id and mw.wallet_id = w.id
-    where m.program_id = ${programId} and m.id = ${memberId}
+    order by mw.id
     for update of mw`.execute(trx);
-  const row = rows[0];
-  if (!row) return undefined;
-  const { mw_id: mwId, status, ...wallet } = row;
-  const state = await readLockedWallet(trx, mwId, now);
-  return state ? { status, wallet, state } : undefined;
+  const states = await readLockedWallets(trx, rows.map((r) => r.mw_id), now);
+  for (const { mw_id: mwId, status, member_id: memberId, ...wallet } of rows) {
+    const state = states.get(mwId);
+    if (state) out.set(walletKey(memberId, wallet.code), { status, wallet, state });
+  }
+  return out;
 }
 
 /**
- * Reads a locked member wallet's balances, and whether anything is due by `now`. A statement of
+ * Reads locked member wallets' balances, and whether anything is due by `now`. A statement of
  * its own on purpose: under READ COMMITTED a statement that waited for the lock still reads every
  * other table as of its own start, so balances read in the locking statement would be those from
  * before the previous holder committed.
  */
-async function readLockedWallet(trx: Tx, memberWalletId: number, now: Date): Promise<MemberWalletState | undefined> {
+async function readLockedWallets(trx: Tx, memberWalletIds: number[], now: Date): Promise<Map<number, MemberWalletState>> {
+  if (memberWalletIds.length === 0) return new Map();
   const { rows } = await sql<{
     id: number; program_id: string; member_id: string; wallet_id: string;
     available_account_id: number; pending_account_id: number; reserved_account_id: number;
@@ -78,15 +97,13 @@ async function readLockedWallet(trx: Tx, memberWalletId: number, now: Date): Pro
     join accounts a on a.id = mw.available_account_id
     join accounts p on p.id = mw.pending_account_id
     join accounts r on r.id = mw.reserved_account_id
-    where mw.id = ${memberWalletId}`.execute(trx);
-  const row = rows[0];
-  if (!row) return undefined;
-  return {
+    where mw.id = any(${memberWalletIds}::bigint[])`.execute(trx);
+  return new Map(rows.map((row) => [row.id, {
     id: row.id, programId: row.program_id, memberId: row.member_id, walletId: row.wallet_id,
     availableAccountId: row.available_account_id, pendingAccountId: row.pending_account_id,
     reservedAccountId: row.reserved_account_id, available: row.available, pending: row.pending,
     reserved: row.reserved, lastActivityAt: row.last_activity_at, due: row.due,
-  };
+  }]));
 }
 
 /** Creates the member's accounts in a wallet on first use; concurrent callers converge on one set. */
@@ -110,6 +127,8 @@ export async function findMemberWalletIds(db: Executor, memberId: string) {
   return db.selectFrom('member_wallets').select(['wallet_id']).where('member_id', '=', memberId).execute();
 }
 
+export type OperationRow = Awaited<ReturnType<typeof insertOperation>>;
+
 export async function insertOperation(
   trx: Tx,
   values: {
@@ -126,55 +145,70 @@ export async function insertOperation(
     .executeTakeFirstOrThrow();
 }
 
+export interface EarnWrite {
+  operation: {
+    id: string; program_id: string; wallet_id: string; member_id: string; amount: number; actor: string;
+    reference_type: string | null; reference_id: string | null; description: string | null; metadata: Record<string, unknown>;
+  };
+  lot: { vested: boolean; vests_at: Date | null; expires_at: Date | null; created_at: Date };
+  debitAccountId: number; creditAccountId: number; memberWalletId: number;
+  event: { type: string; payload: Record<string, unknown> };
+}
+
 /**
- * An earn into a wallet whose balance is not negative, in one statement: the operation, its lot
- * (holding all of the amount), the entry, the cached balance of the credited account, the
- * wallet's counters and the outbox event. The same rows the step-by-step path writes; the
- * database's constraints check them the same way.
+ * Earns into wallets whose balances are not negative, in one statement however many: each
+ * earn's operation, its lot (holding all of the amount), its entry and its outbox event; the
+ * cached balances of the credited accounts and the wallets' counters, each row updated once with
+ * the sum of its earns. The same rows the step-by-step path writes; the database's constraints
+ * check them the same way. Returns each operation row and its lot id, by operation id.
  */
-export async function writeEarn(
-  trx: Tx,
-  input: {
-    operation: {
-      id: string; program_id: string; wallet_id: string; member_id: string; amount: number; actor: string;
-      reference_type: string | null; reference_id: string | null; description: string | null; metadata: Record<string, unknown>;
-    };
-    lot: { vested: boolean; vests_at: Date | null; expires_at: Date | null; created_at: Date };
-    debitAccountId: number; creditAccountId: number; memberWalletId: number;
-    event: { type: string; payload: Record<string, unknown> };
-  },
-) {
-  const { operation: op, lot } = input;
-  const { rows } = await sql<Record<string, unknown> & { lot_id: number }>`
-    with op as (
+export async function writeEarns(trx: Tx, earns: EarnWrite[]) {
+  const rows = earns.map((e, n) => ({
+    n, ...e.operation, ...e.lot, debit_account_id: e.debitAccountId, credit_account_id: e.creditAccountId,
+    member_wallet_id: e.memberWalletId, event_type: e.event.type, event_payload: e.event.payload,
+  }));
+  const { rows: written } = await sql<Record<string, unknown> & { id: string; lot_id: number }>`
+    with r as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+        n integer, id uuid, program_id uuid, wallet_id uuid, member_id uuid, amount bigint, actor text,
+        reference_type text, reference_id text, description text, metadata jsonb,
+        vested boolean, vests_at timestamptz, expires_at timestamptz, created_at timestamptz,
+        debit_account_id bigint, credit_account_id bigint, member_wallet_id bigint, event_type text, event_payload jsonb)
+    ),
+    op as (
       insert into operations (id, program_id, wallet_id, member_id, kind, amount, actor, reference_type, reference_id, description, metadata)
-      values (${op.id}, ${op.program_id}, ${op.wallet_id}, ${op.member_id}, 'earn', ${op.amount}, ${op.actor},
-              ${op.reference_type}, ${op.reference_id}, ${op.description}, ${JSON.stringify(op.metadata)}::jsonb)
+      select id, program_id, wallet_id, member_id, 'earn', amount, actor, reference_type, reference_id, description, metadata from r order by n
       returning *
     ),
     lot as (
       insert into lots (program_id, wallet_id, member_id, operation_id, amount, remaining, vested, vests_at, expires_at, created_at)
-      select op.program_id, op.wallet_id, op.member_id, op.id, op.amount, op.amount, ${lot.vested}, ${lot.vests_at}, ${lot.expires_at}, ${lot.created_at}
-      from op
-      returning id
+      select r.program_id, r.wallet_id, r.member_id, op.id, r.amount, r.amount, r.vested, r.vests_at, r.expires_at, r.created_at
+      from r join op on op.id = r.id order by r.n
+      returning id, operation_id
     ),
     entry as (
       insert into entries (program_id, wallet_id, member_id, operation_id, kind, amount, debit_account_id, credit_account_id, lot_id, lot_delta, created_at)
-      select op.program_id, op.wallet_id, op.member_id, op.id, 'earn', op.amount, ${input.debitAccountId}, ${input.creditAccountId}, lot.id, op.amount, ${lot.created_at}
-      from op, lot
+      select r.program_id, r.wallet_id, r.member_id, r.id, 'earn', r.amount, r.debit_account_id, r.credit_account_id, lot.id, r.amount, r.created_at
+      from r join lot on lot.operation_id = r.id order by r.n
     ),
     balance as (
-      update accounts set balance = balance + ${op.amount} where id = ${input.creditAccountId}
+      update accounts a set balance = a.balance + s.total
+      from (select credit_account_id, sum(amount) as total from r group by credit_account_id) s
+      where a.id = s.credit_account_id
     ),
     counters as (
-      update member_wallets set earned = earned + ${op.amount}, last_activity_at = ${lot.created_at} where id = ${input.memberWalletId}
+      update member_wallets mw set earned = mw.earned + s.total, last_activity_at = s.at
+      from (select member_wallet_id, sum(amount) as total, max(created_at) as at from r group by member_wallet_id) s
+      where mw.id = s.member_wallet_id
     ),
     event as (
-      insert into events (program_id, type, member_id, payload) values (${op.program_id}, ${input.event.type}, ${op.member_id}, ${JSON.stringify(input.event.payload)}::jsonb)
+      insert into events (program_id, type, member_id, payload) select program_id, event_type, member_id, event_payload from r order by n
     )
-    select op.*, lot.id as lot_id from op, lot`.execute(trx);
-  const { lot_id: lotId, ...operation } = rows[0]!;
-  return { operation: operation as unknown as Awaited<ReturnType<typeof insertOperation>>, lotId };
+    select op.*, lot.id as lot_id from op join lot on lot.operation_id = op.id`.execute(trx);
+  const out = new Map<string, { operation: OperationRow; lotId: number }>();
+  for (const { lot_id: lotId, ...operation } of written) out.set(operation.id, { operation: operation as unknown as OperationRow, lotId });
+  invariant(out.size === earns.length, `${earns.length} earns written as ${out.size}`);
+  return out;
 }
 
 export async function findOperation(db: Executor, programId: string, id: string) {

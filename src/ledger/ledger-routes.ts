@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Tx } from '../db/database.ts';
-import { replyIdempotent } from '../http/idempotent-reply.ts';
+import { ProblemError } from '../http/error-codes.ts';
+import { idempotentGroup, replyIdempotent, replyIdempotentGrouped } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { Amount, CursorQuery, IdempotencyHeaders, Metadata, Nullable, Page, problems, ReferenceSchema, SignedAmount, Timestamp, Uuid, WalletCode } from '../http/schemas.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
@@ -84,6 +85,12 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     return quick ?? read(request, (ctx) => reads.balances(ctx, memberId));
   }
 
+  // Concurrent earns share transactions: the hot path of every integration that awards points.
+  const earnGroup = idempotentGroup<ledger.EarnInput>(app, 201, async (trx, programId, requests) => {
+    const earned = await ledger.earnMany(await context(trx, programId, 'system'), requests);
+    return new Map([...earned].map(([i, answer]) => [i, answer === 'single' || answer instanceof ProblemError ? answer : { body: answer }]));
+  });
+
   const date = (value: string | null | undefined) => (value === undefined ? undefined : value === null ? null : new Date(value));
 
   app.post('/members/:id/earn', {
@@ -98,11 +105,17 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }, { additionalProperties: false }),
       response: { 201: Type.Object({ operation: OperationSchema, lot: LotSchema, balance: BalanceBrief }), ...ledgerErrors },
     },
-  }, async (request, reply) => mutate(request, reply, 201, (ctx) => ledger.earn(ctx, {
-    memberId: request.params.id, wallet: request.body.wallet ?? 'points', amount: request.body.amount,
-    pendingUntil: date(request.body.pendingUntil), expiresAt: date(request.body.expiresAt) ?? null,
-    reference: request.body.reference, description: request.body.description, metadata: request.body.metadata,
-  })));
+  }, async (request, reply) => {
+    const input: ledger.EarnInput = {
+      memberId: request.params.id, wallet: request.body.wallet ?? 'points', amount: request.body.amount,
+      pendingUntil: date(request.body.pendingUntil), expiresAt: date(request.body.expiresAt) ?? null,
+      reference: request.body.reference, description: request.body.description, metadata: request.body.metadata,
+    };
+    return replyIdempotentGrouped(request, reply, { status: 201, group: earnGroup, input }, async (trx) => {
+      const p = principalOf(request);
+      return ledger.earn(await context(trx, p.programId, p.actor), input);
+    });
+  });
 
   app.post('/members/:id/spend', {
     schema: {

@@ -749,6 +749,25 @@ export async function recordPointsEarned(ctx: LedgerContext, input: { memberId: 
 }
 
 /**
+ * recordPointsEarned for the earns of a group commit. Without a ladder there is nothing to
+ * qualify for, only the activity to keep (a ladder added later counts it): one statement for all.
+ * With a ladder each member is qualified on their own, as a single earn would be.
+ */
+export async function recordPointsEarnedMany(ctx: LedgerContext, earns: { actor: string; memberId: string; operationId: string; amount: number; reference: Reference | null }[]) {
+  const counted = earns.filter((e) => e.reference?.type !== ENTRY_REWARD_REFERENCE && e.reference?.type !== BIRTHDAY_GIFT_REFERENCE);
+  if (counted.length === 0) return;
+  if (await loadLadder(ctx.trx, ctx.program.id)) {
+    for (const e of counted) await recordPointsEarned({ ...ctx, actor: e.actor }, e);
+    return;
+  }
+  const inserted = await repo.insertMetricEvents(ctx.trx, counted.map((e) => ({
+    program_id: ctx.program.id, member_id: e.memberId, metric: 'points_earned' as const, amount: e.amount, occurred_at: ctx.now,
+    source_type: 'ledger.earn', source_id: e.operationId, recorded_at: ctx.now,
+  })));
+  invariant(inserted.length === counted.length, 'each new earn is new tier activity');
+}
+
+/**
  * Ledger hook for reverse(): takes the reversed points off points_earned in the window the earn
  * counted in. `amount` is what the reversal took back from the earn (operations.reversed grows by
  * it), forgiven part included. Earns that never counted are ignored.
