@@ -191,15 +191,17 @@ export async function writeEarns(trx: Tx, earns: EarnWrite[]) {
       select r.program_id, r.wallet_id, r.member_id, r.id, 'earn', r.amount, r.debit_account_id, r.credit_account_id, lot.id, r.amount, r.created_at
       from r join lot on lot.operation_id = r.id order by r.n
     ),
+    -- Each touched row by its primary key (= any(array(…))): joined to the recordset instead, the
+    -- planner, expecting 100 rows from it, may hash-join a sequential scan of the whole table.
     balance as (
-      update accounts a set balance = a.balance + s.total
-      from (select credit_account_id, sum(amount) as total from r group by credit_account_id) s
-      where a.id = s.credit_account_id
+      update accounts a set balance = a.balance + (select sum(r.amount) from r where r.credit_account_id = a.id)
+      where a.id = any(array(select credit_account_id from r))
     ),
     counters as (
-      update member_wallets mw set earned = mw.earned + s.total, last_activity_at = s.at
-      from (select member_wallet_id, sum(amount) as total, max(created_at) as at from r group by member_wallet_id) s
-      where mw.id = s.member_wallet_id
+      update member_wallets mw
+      set earned = mw.earned + (select sum(r.amount) from r where r.member_wallet_id = mw.id),
+          last_activity_at = (select max(r.created_at) from r where r.member_wallet_id = mw.id)
+      where mw.id = any(array(select member_wallet_id from r))
     ),
     event as (
       insert into events (program_id, type, member_id, payload) select program_id, event_type, member_id, event_payload from r order by n

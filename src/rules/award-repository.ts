@@ -43,14 +43,19 @@ export interface AwardRow {
   action_type: string | null;
 }
 
+/**
+ * The lot and the action are joined laterally, each looked up by its index per award: as plain
+ * joins the planner, misjudging how few awards an order has, hash-joined whole-table scans of
+ * lots and actions into every order event.
+ */
 function awardQuery(db: Executor) {
   return db
     .selectFrom('awards as a')
     .innerJoin('operations as o', 'o.id', 'a.operation_id')
     .innerJoin('wallets as w', 'w.id', 'o.wallet_id')
-    .leftJoin('lots as l', 'l.operation_id', 'a.operation_id')
+    .leftJoinLateral((eb) => eb.selectFrom('lots').select(['lots.vests_at', 'lots.vested']).whereRef('lots.operation_id', '=', 'a.operation_id').limit(1).as('l'), (join) => join.onTrue())
     .leftJoin('orders as ord', 'ord.id', 'a.order_id')
-    .leftJoin('member_actions as act', 'act.id', 'a.action_id')
+    .leftJoinLateral((eb) => eb.selectFrom('member_actions').select(['member_actions.type']).whereRef('member_actions.id', '=', 'a.action_id').as('act'), (join) => join.onTrue())
     .select([
       'a.id', 'a.operation_id', 'a.component', 'a.order_id', 'a.action_id', 'a.breakdown', 'a.created_at',
       'w.code as wallet', 'o.amount', 'o.reversed', 'l.vests_at', 'l.vested', 'ord.external_id as order_external_id', 'act.type as action_type',

@@ -6,6 +6,7 @@ import * as tiers from './0004-tiers.ts';
 import * as rewards from './0005-rewards.ts';
 import * as imports from './0006-imports.ts';
 import * as cursorPrecision from './0007-cursor-precision.ts';
+import * as orderTierIndex from './0008-order-tier-index.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005-rewards': rewards,
   '0006-imports': imports,
   '0007-cursor-precision': cursorPrecision,
+  '0008-order-tier-index': orderTierIndex,
 };
