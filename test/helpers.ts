@@ -124,3 +124,22 @@ export async function setupTestApp(options: { config?: Partial<Config>; clock?: 
   };
   return ctx;
 }
+
+/**
+ * Counts the statements sent on every connection of a pool (each wrapped as it is first lent
+ * out): round trips are a designed property of the hot paths, tested by count, never by time.
+ */
+export function statementCounter(pool: pg.Pool) {
+  const counter = { count: 0 };
+  const wrapped = new WeakSet<object>();
+  pool.on('acquire', (client) => {
+    if (wrapped.has(client)) return;
+    wrapped.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      counter.count++;
+      return query(...args);
+    };
+  });
+  return counter;
+}

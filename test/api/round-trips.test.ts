@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { setupTestApp } from '../helpers.ts';
+import { setupTestApp, statementCounter } from '../helpers.ts';
 
 /**
  * Round trips are what a request costs (docs/benchmarks.md): these are designed properties of
@@ -7,21 +7,11 @@ import { setupTestApp } from '../helpers.ts';
  */
 describe('statements per request on the hot paths', async () => {
   const t = await setupTestApp();
-  let counted = 0;
-  const wrapped = new WeakSet<object>();
-  t.db.pool.on('acquire', (client) => {
-    if (wrapped.has(client)) return;
-    wrapped.add(client);
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      counted++;
-      return query(...args);
-    };
-  });
+  const statements = statementCounter(t.db.pool);
   const count = async (send: () => Promise<{ status: number }>, status: number) => {
-    counted = 0;
+    statements.count = 0;
     expect((await send()).status).toBe(status);
-    return counted;
+    return statements.count;
   };
   const member = await t.member();
   await t.earn(member.id, 10);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { setupTestApp } from '../helpers.ts';
+import { setupTestApp, statementCounter } from '../helpers.ts';
 import { ledgerKit } from './ledger-kit.ts';
 
 /**
@@ -18,27 +18,16 @@ describe('earns under group commit', async () => {
     return counts;
   };
 
-  // Statements sent, on every connection of the app's pool.
-  let statements = 0;
-  const wrapped = new WeakSet<object>();
-  t.db.pool.on('acquire', (client) => {
-    if (wrapped.has(client)) return;
-    wrapped.add(client);
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      statements++;
-      return query(...args);
-    };
-  });
+  const statements = statementCounter(t.db.pool);
 
   it('60 concurrent earns over 4 members share transactions, and each answer shows the balance right after it', async () => {
     const members = await times(4, () => t.member());
     for (const m of members) await t.earn(m.id, 1);
-    statements = 0;
+    statements.count = 0;
     const results = await times(60, (i) => t.call('POST', `/v1/members/${members[i % 4].id}/earn`, { body: { amount: i + 1 } }));
     expect(statuses(results)).toEqual({ 201: 60 });
     // Alone, an earn is 11 statements; shared, far fewer per earn.
-    expect(statements).toBeLessThan(60 * 6);
+    expect(statements.count).toBeLessThan(60 * 6);
     for (const [n, m] of members.entries()) {
       const amounts = Array.from({ length: 15 }, (_, j) => 4 * j + n + 1);
       const mine = results.filter((r) => r.body.operation.memberId === m.id);
