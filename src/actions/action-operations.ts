@@ -78,13 +78,14 @@ async function awardAction(
   const wallets = await walletDefaults(ctx.trx, ctx.program.id);
   const usage = await usageFor(ctx, member.id, rules, input.type, input.occurredAt);
   const evaluation = evaluateAction({ type: input.type, quantity: input.quantity, occurredAt: input.occurredAt }, {
-    member: await loadMemberContext(ctx.trx, ctx.program.id, member.id, ctx.now), timeZone: ctx.program.time_zone,
+    member: await loadMemberContext(ctx.trx, ctx.program.id, member.id, ctx.now, member), timeZone: ctx.program.time_zone,
     currency: { code: program.currency, exponent: program.currency_exponent }, wallets, ...usage,
   }, rules);
   const row = await repo.insertAction(ctx.trx, {
     program_id: ctx.program.id, member_id: member.id, type: input.type, quantity: input.quantity, occurred_at: input.occurredAt,
     reference_type: input.reference?.type ?? null, reference_id: input.reference?.id ?? null, attributes: input.attributes, created_at: ctx.now,
   });
+  // The action row is new: its components, rule points and progress hold nothing yet.
   const reference = { type: 'action', id: row.id };
   const groups = new Map<string, ActionEvaluation['items']>();
   for (const item of evaluation.items) {
@@ -94,16 +95,16 @@ async function awardAction(
   for (const [component, items] of groups) {
     await settleComponent(ctx, {
       memberId: member.id, memberActive: true, wallet: items[0]!.wallet, component, desired: items.reduce((s, i) => s + i.points, 0),
-      vestsAt: vestingDate(input.occurredAt, items[0]!.pending.days), orderId: null, actionId: row.id, reference,
+      vestsAt: vestingDate(input.occurredAt, items[0]!.pending.days), orderId: null, actionId: row.id, reference, isNew: true,
       description: `${input.type}: ${items.map((i) => `${i.name} ${i.points}`).join(' + ')}`,
       breakdown: items.map((i) => ({ ruleId: i.ruleId, version: i.version, name: i.name, kind: i.kind, wallet: i.wallet, points: i.points, why: i.why })),
     });
   }
   const perRule = new Map<string, number>();
   for (const item of evaluation.items) perRule.set(item.ruleId, (perRule.get(item.ruleId) ?? 0) + item.points);
-  await ruleRepo.replaceRulePoints(ctx.trx, { programId: ctx.program.id, memberId: member.id, type: 'action', id: row.id, occurredAt: input.occurredAt }, perRule);
+  await ruleRepo.replaceRulePoints(ctx.trx, { programId: ctx.program.id, memberId: member.id, type: 'action', id: row.id, occurredAt: input.occurredAt, isNew: true }, perRule);
   const progress = await settleProgress(ctx, { id: member.id, active: true }, {
-    type: 'action', id: row.id, occurredAt: input.occurredAt, vestingBasis: input.occurredAt, reference, label: `${input.type} action`,
+    type: 'action', id: row.id, occurredAt: input.occurredAt, vestingBasis: input.occurredAt, reference, label: `${input.type} action`, isNew: true,
   }, evaluation.contributions.map((c) => ({ ruleId: c.ruleId, version: c.version, periodKey: c.periodKey, amount: 1 })), wallets);
   const saved = await repo.setActionResult(ctx.trx, row.id, totalsByWallet(evaluation.items), { items: evaluation.items, notApplied: evaluation.notApplied, progress });
   await recordEvent(ctx.trx, ctx.program.id, 'action.recorded', member.id, {

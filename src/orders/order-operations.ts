@@ -149,14 +149,15 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
   if (input.store && !store) throw new ProblemError('unknown_store', `this program has no store "${input.store}"`, { store: input.store });
   const details = input.order ? await validateDetails(ctx, env, store ?? null, input.order) : undefined;
 
-  const order = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId);
+  const { order, created } = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId);
   const payloadHash = hash({ type: input.type, occurredAt: occurredAt.toISOString(), order: input.order ?? null, refund: input.refund ?? null });
   // Recorded first (one statement for the usual new event); a check below that refuses the
   // event throws, and its transaction takes the row back with everything else.
-  const recorded = await repo.insertOrderEvent(ctx.trx, {
-    program_id: ctx.program.id, order_id: order.id, event_id: input.eventId, type: input.type, occurred_at: occurredAt,
-    payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, payload_hash: payloadHash, received_at: ctx.now,
-  });
+  const event = {
+    event_id: input.eventId, type: input.type, occurred_at: occurredAt,
+    payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, received_at: ctx.now,
+  };
+  const recorded = await repo.insertOrderEvent(ctx.trx, { program_id: ctx.program.id, order_id: order.id, ...event, payload_hash: payloadHash });
   if (!recorded) {
     const existing = await repo.findOrderEvent(ctx.trx, order.id, input.eventId);
     invariant(existing, 'an order event that conflicted exists');
@@ -171,17 +172,20 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
   if (details && order.member_id && details.customer?.memberId && details.customer.memberId !== order.member_id) {
     invalid(`the order belongs to member ${order.member_id}, not ${details.customer.memberId}`, 'order.customer.memberId');
   }
-  const synced = await syncOrder(ctx, env, order, store?.code ?? null);
+  // An order this event created has this event alone, and nothing recorded for it yet.
+  const { order: synced, events } = await syncOrder(ctx, env, order, store?.code ?? null, created ? { events: [event] } : {});
   await recordEvent(ctx.trx, ctx.program.id, `order.${input.type}`, synced.member_id, {
     orderId: synced.id, store: store?.code ?? null, externalId: synced.external_id, eventId: input.eventId, status: synced.status,
     memberId: synced.member_id,
   });
-  return { duplicate: false, order: await orderView(ctx, synced) };
+  return { duplicate: false, order: await orderView(ctx, synced, { events, awards: await awardRepo.awardsOfOrder(ctx.trx, synced.id), storeCode: store?.code ?? null }) };
 }
 
 // ---------------------------------------------------------------- the order as a function of its events
 
-function eventRecords(rows: Awaited<ReturnType<typeof repo.eventsOfOrder>>): OrderEventRecord[] {
+type OrderEventRows = Awaited<ReturnType<typeof repo.eventsOfOrder>>;
+
+function eventRecords(rows: OrderEventRows): OrderEventRecord[] {
   return rows.map((r) => {
     const payload = r.payload as { order?: OrderDetails; refund?: RefundDetails };
     return { eventId: r.event_id, type: r.type, occurredAt: r.occurred_at, order: payload.order, refund: payload.refund };
@@ -203,7 +207,8 @@ async function findMemberFor(ctx: LedgerContext, keys: CustomerKeys | undefined)
   return null;
 }
 
-async function snapshotContext(ctx: LedgerContext, memberId: string, orderId: string, placedAt: Date, rules: CompiledRule[]): Promise<OrderContext> {
+async function snapshotContext(ctx: LedgerContext, member: MemberRow, orderId: string, placedAt: Date, rules: CompiledRule[]): Promise<OrderContext> {
+  const memberId = member.id;
   const capUsage: Record<string, number> = {};
   for (const rule of rules) {
     const cap = rule.config.caps?.perMember;
@@ -211,7 +216,7 @@ async function snapshotContext(ctx: LedgerContext, memberId: string, orderId: st
     capUsage[rule.ruleId] = (await ruleRepo.rulePointsWithin(ctx.trx, memberId, rule.ruleId, periodBounds(cap.period, placedAt, ctx.program.time_zone), orderId)).points;
   }
   return {
-    member: await loadMemberContext(ctx.trx, ctx.program.id, memberId, ctx.now),
+    member: await loadMemberContext(ctx.trx, ctx.program.id, memberId, ctx.now, member),
     orderNumber: (await repo.countEarlierOrders(ctx.trx, memberId, placedAt, orderId)) + 1,
     capUsage,
     takenAt: ctx.now.toISOString(),
@@ -231,18 +236,31 @@ function earningBasis(state: OrderState, from: 'paid' | 'fulfilled'): Date | nul
  * points paid with (restored on refund, the reservation posted or voided). Every step targets an
  * amount, so the result is the same for any order of delivery.
  */
-export async function syncOrder(ctx: LedgerContext, env: Env, order: OrderRow, storeCode: string | null): Promise<OrderRow> {
-  const state = deriveOrderState(eventRecords(await repo.eventsOfOrder(ctx.trx, order.id)), storeCode);
+export async function syncOrder(
+  ctx: LedgerContext, env: Env, order: OrderRow, storeCode: string | null,
+  /** `events`: the order was created in this transaction with these events (so nothing refers to it yet). */
+  known: { events?: OrderEventRows } = {},
+): Promise<{ order: OrderRow; events: OrderEventRows }> {
+  const isNew = known.events !== undefined;
+  const events = known.events ?? await repo.eventsOfOrder(ctx.trx, order.id);
+  const state = deriveOrderState(eventRecords(events), storeCode);
   const details = state.details;
   const claimUntil = new Date(state.placedAt.getTime() + env.settings.claimWindowDays * DAY_MS);
 
   let memberId = order.member_id;
-  if (!memberId && details) {
-    const found = await findMemberFor(ctx, details.customer);
-    // A shopper who joined after the claim window closed does not get the order.
-    if (found && (found.explicit || found.member.enrolled_at <= claimUntil)) memberId = found.member.id;
+  let member: MemberRow | undefined;
+  if (!memberId && details?.customer?.memberId) {
+    // Named explicitly: the order is theirs whenever they joined (if they exist).
+    member = await repo.lockMember(ctx.trx, ctx.program.id, details.customer.memberId);
+    memberId = member?.id ?? null;
+  } else {
+    if (!memberId && details) {
+      const found = await findMemberFor(ctx, details.customer);
+      // A shopper who joined after the claim window closed does not get the order.
+      if (found && (found.explicit || found.member.enrolled_at <= claimUntil)) memberId = found.member.id;
+    }
+    member = memberId ? await repo.lockMember(ctx.trx, ctx.program.id, memberId) : undefined;
   }
-  const member = memberId ? await repo.lockMember(ctx.trx, ctx.program.id, memberId) : undefined;
   const active = member?.status === 'active';
 
   let context = order.context as OrderContext | null;
@@ -251,7 +269,7 @@ export async function syncOrder(ctx: LedgerContext, env: Env, order: OrderRow, s
   const detailsHash = details ? hash({ details, placedAt: state.placedAt.toISOString(), store: storeCode }) : null;
   if (memberId && details && (evaluation === null || evaluatedHash !== detailsHash)) {
     const rules = (await rulesInForce(ctx.trx, ctx.program.id, state.placedAt)).filter((r) => ORDER_RULE_KINDS.has(r.kind));
-    context ??= await snapshotContext(ctx, memberId, order.id, state.placedAt, rules);
+    context ??= await snapshotContext(ctx, member!, order.id, state.placedAt, rules);
     const evalCtx: EvaluationContext = {
       member: context.member, orderNumber: context.orderNumber, capUsage: context.capUsage, timeZone: ctx.program.time_zone,
       currency: env.currency, wallets: env.wallets, pendingFrom: env.settings.pendingFrom,
@@ -261,7 +279,7 @@ export async function syncOrder(ctx: LedgerContext, env: Env, order: OrderRow, s
   }
 
   if (memberId && evaluation && state.shares) {
-    await settleOrderAward(ctx, env, order, state, evaluation, { id: memberId, active });
+    await settleOrderAward(ctx, env, order, state, evaluation, { id: memberId, active }, isNew);
   }
   if (memberId && state.shares) {
     // Tier qualification: the order's net merchandise spend and one order, while paid and not
@@ -269,7 +287,7 @@ export async function syncOrder(ctx: LedgerContext, env: Env, order: OrderRow, s
     await settleOrderTierActivity(ctx, {
       memberId, orderId: order.id, placedAt: state.placedAt,
       netSpendMinor: state.shares.merchandiseMinor - state.shares.refundedMinor,
-      counts: state.paidAt !== null && state.cancelledAt === null && !state.shares.fully,
+      counts: state.paidAt !== null && state.cancelledAt === null && !state.shares.fully, isNew,
     });
   }
   await settlePointsPayment(ctx, order, state);
@@ -278,7 +296,7 @@ export async function syncOrder(ctx: LedgerContext, env: Env, order: OrderRow, s
   if (state.cancelledAt) await releaseVouchers(ctx, { orderId: order.external_id });
 
   const keys = details?.customer;
-  return repo.updateOrder(ctx.trx, order.id, {
+  const updated = await repo.updateOrder(ctx.trx, order.id, {
     member_id: memberId,
     customer_id: memberId ? null : keys?.customerId ?? null,
     email_normalized: memberId ? null : keys?.email?.toLowerCase() ?? null,
@@ -296,13 +314,16 @@ export async function syncOrder(ctx: LedgerContext, env: Env, order: OrderRow, s
     details, details_hash: detailsHash, context, evaluation, evaluated_hash: evaluatedHash,
     updated_at: ctx.now,
   });
+  return { order: updated, events };
 }
 
 function describe(order: OrderRow, items: { name: string; points: number }[]): string {
   return `Order ${order.external_id}: ${items.map((i) => `${i.name} ${i.points}`).join(' + ')}`;
 }
 
-async function settleOrderAward(ctx: LedgerContext, env: Env, order: OrderRow, state: OrderState, evaluation: OrderEvaluation, member: { id: string; active: boolean }) {
+async function settleOrderAward(
+  ctx: LedgerContext, env: Env, order: OrderRow, state: OrderState, evaluation: OrderEvaluation, member: { id: string; active: boolean }, isNew: boolean,
+) {
   const shares = state.shares!;
   const groups = new Map<string, { wallet: string; from: 'paid' | 'fulfilled'; days: number; items: { item: AwardItem; points: number }[] }>();
   const perRule = new Map<string, number>();
@@ -316,7 +337,7 @@ async function settleOrderAward(ctx: LedgerContext, env: Env, order: OrderRow, s
     if (points > 0) perRule.set(item.ruleId, (perRule.get(item.ruleId) ?? 0) + points);
   }
   // Components that earned before but have no item now (the details changed) go back to zero.
-  for (const award of await awardRepo.awardsOfOrder(ctx.trx, order.id)) {
+  for (const award of isNew ? [] : await awardRepo.awardsOfOrder(ctx.trx, order.id)) {
     const parts = award.component.split(':');
     if (parts[0] !== 'order' || groups.has(award.component)) continue;
     groups.set(award.component, { wallet: award.wallet, from: parts[3] as 'paid' | 'fulfilled', days: Number(parts[4]), items: [] });
@@ -327,15 +348,15 @@ async function settleOrderAward(ctx: LedgerContext, env: Env, order: OrderRow, s
     const basis = earningBasis(state, g.from);
     await settleComponent(ctx, {
       memberId: member.id, memberActive: member.active, wallet: g.wallet, component, desired,
-      vestsAt: basis ? vestingDate(basis, g.days) : null, orderId: order.id, actionId: null, reference,
+      vestsAt: basis ? vestingDate(basis, g.days) : null, orderId: order.id, actionId: null, reference, isNew,
       description: describe(order, g.items.map((i) => ({ name: i.item.name, points: i.points }))),
       breakdown: g.items.map((i) => ({ ruleId: i.item.ruleId, version: i.item.version, name: i.item.name, kind: i.item.kind, wallet: i.item.wallet, points: i.points, grossPoints: i.item.points, why: i.item.why })),
     });
   }
-  await ruleRepo.replaceRulePoints(ctx.trx, { programId: ctx.program.id, memberId: member.id, type: 'order', id: order.id, occurredAt: state.placedAt }, perRule);
+  await ruleRepo.replaceRulePoints(ctx.trx, { programId: ctx.program.id, memberId: member.id, type: 'order', id: order.id, occurredAt: state.placedAt, isNew }, perRule);
   const counting = state.paidAt !== null && state.cancelledAt === null;
   await settleProgress(ctx, member, {
-    type: 'order', id: order.id, occurredAt: state.placedAt, vestingBasis: state.paidAt ?? state.placedAt, reference, label: `order ${order.external_id}`,
+    type: 'order', id: order.id, occurredAt: state.placedAt, vestingBasis: state.paidAt ?? state.placedAt, reference, label: `order ${order.external_id}`, isNew,
   }, evaluation.contributions.map((c) => {
     const left = counting ? remainingOf(c.attribution, evaluation.lineIds, shares) : 0;
     return { ruleId: c.ruleId, version: c.version, periodKey: c.periodKey, amount: c.kind === 'threshold' ? left : left >= c.minOrderMinor ? 1 : 0 };
@@ -390,7 +411,7 @@ export async function claimOrdersForMember(ctx: LedgerContext, member: MemberRow
   for (const { id } of orders) {
     const order = await repo.lockOrder(ctx.trx, ctx.program.id, id);
     const store = order.store_id ? await repo.findStoreById(ctx.trx, ctx.program.id, order.store_id) : null;
-    const synced = await syncOrder(ctx, env, order, store?.code ?? null);
+    const { order: synced } = await syncOrder(ctx, env, order, store?.code ?? null);
     if (synced.member_id === member.id) {
       claimed++;
       await recordEvent(ctx.trx, ctx.program.id, 'order.claimed', member.id, { orderId: synced.id, externalId: synced.external_id, memberId: member.id });

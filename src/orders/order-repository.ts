@@ -17,6 +17,7 @@ export type OrderRow = Awaited<ReturnType<typeof lockOrder>> & {};
  * this statement inserted is already ours (a concurrent first event waits on the unique key
  * until we commit), so only an existing order needs the second, locking read.
  */
+/** The order, locked; `created` when this call inserted it (then nothing refers to it yet). */
 export async function lockOrCreateOrder(trx: Tx, programId: string, storeId: string | null, externalId: string) {
   const created = await trx
     .insertInto('orders')
@@ -24,10 +25,10 @@ export async function lockOrCreateOrder(trx: Tx, programId: string, storeId: str
     .onConflict((oc) => oc.doNothing())
     .returningAll()
     .executeTakeFirst();
-  if (created) return created;
+  if (created) return { order: created, created: true };
   let q = trx.selectFrom('orders').selectAll().where('program_id', '=', programId).where('external_id', '=', externalId);
   q = storeId === null ? q.where('store_id', 'is', null) : q.where('store_id', '=', storeId);
-  return q.forUpdate().executeTakeFirstOrThrow();
+  return { order: await q.forUpdate().executeTakeFirstOrThrow(), created: false };
 }
 
 export async function lockOrder(trx: Tx, programId: string, id: string) {
@@ -150,7 +151,7 @@ export async function ordersOfMember(db: Executor, programId: string, memberId: 
 
 /** The member row, locked: awards of one member (caps, limits, progress) are decided one at a time. */
 export async function lockMember(trx: Tx, programId: string, memberId: string) {
-  return trx.selectFrom('members').select(['id', 'status', 'enrolled_at']).where('program_id', '=', programId).where('id', '=', memberId).forUpdate().executeTakeFirst();
+  return trx.selectFrom('members').selectAll().where('program_id', '=', programId).where('id', '=', memberId).forUpdate().executeTakeFirst();
 }
 
 export async function findPaymentOperation(db: Executor, programId: string, id: string) {

@@ -20,6 +20,8 @@ export interface ComponentTarget {
   reference: Reference;
   description: string;
   breakdown: unknown;
+  /** The component was named in this transaction for a source created in it: it holds nothing yet. */
+  isNew?: boolean;
 }
 
 export interface ComponentResult {
@@ -44,7 +46,7 @@ export function vestingDate(basis: Date, days: number): Date | null {
  */
 export async function settleComponent(ctx: LedgerContext, t: ComponentTarget): Promise<ComponentResult> {
   invariant(Number.isSafeInteger(t.desired) && t.desired >= 0, `desired ${t.desired} is a non-negative integer`);
-  const ops = await awards.componentOperations(ctx.trx, t.memberId, t.component);
+  const ops = t.isNew ? [] : await awards.componentOperations(ctx.trx, t.memberId, t.component);
   let held = ops.reduce((s, o) => s + o.amount - o.reversed, 0);
   const result: ComponentResult = { component: t.component, wallet: t.wallet, earned: 0, reversed: 0, held, withheld: 0 };
   if (t.desired > held) {

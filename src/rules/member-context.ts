@@ -1,6 +1,6 @@
 import type { Executor } from '../db/database.ts';
 import { ProblemError } from '../http/error-codes.ts';
-import { findMemberRow } from '../members/member-repository.ts';
+import { findMemberRow, type MemberRow } from '../members/member-repository.ts';
 import { currentTier } from '../tiers/tier-operations.ts';
 import type { MemberContext } from './conditions.ts';
 
@@ -8,8 +8,8 @@ import type { MemberContext } from './conditions.ts';
  * What the rules may know about a member, read for an evaluation: profile fields and the tier
  * in force at `now` (the caller's clock, so evaluation follows the same time as the ledger).
  */
-export async function loadMemberContext(db: Executor, programId: string, memberId: string, now?: Date): Promise<MemberContext> {
-  const member = await findMemberRow(db, programId, memberId);
+export async function loadMemberContext(db: Executor, programId: string, memberId: string, now?: Date, known?: MemberRow): Promise<MemberContext> {
+  const member = known?.id === memberId ? known : await findMemberRow(db, programId, memberId);
   if (!member) throw new ProblemError('member_not_found', `no member ${memberId} in this program`);
   const tier = await currentTier(db, programId, memberId, now);
   return {

@@ -13,6 +13,8 @@ export interface ProgressSource {
   vestingBasis: Date;
   reference: Reference;
   label: string;
+  /** Created in this transaction: it has contributed nothing yet, so there is nothing to read. */
+  isNew?: boolean;
 }
 
 export interface ProgressChange {
@@ -39,7 +41,7 @@ export async function settleProgress(
   contributions: { ruleId: string; version: number; periodKey: string; amount: number }[],
   wallets: Record<string, { pendingDays: number }>,
 ): Promise<ProgressChange[]> {
-  const before = await repo.contributionsOfSource(ctx.trx, member.id, source.type, source.id);
+  const before = source.isNew ? [] : await repo.contributionsOfSource(ctx.trx, member.id, source.type, source.id);
   const same = before.length === contributions.filter((c) => c.amount > 0).length
     && before.every((b) => contributions.some((c) => c.ruleId === b.rule_id && c.periodKey === b.period_key && c.amount === b.amount && c.version === b.rule_version));
   if (!same) await repo.replaceContributions(ctx.trx, { programId: ctx.program.id, memberId: member.id, type: source.type, id: source.id, occurredAt: source.occurredAt }, contributions);

@@ -125,9 +125,10 @@ export async function walletsOf(db: Executor, programId: string) {
 // ---------------------------------------------------------------- per-rule points (caps, limits)
 
 export async function replaceRulePoints(
-  trx: Tx, source: { programId: string; memberId: string; type: 'order' | 'action'; id: string; occurredAt: Date }, points: Map<string, number>,
+  trx: Tx, source: { programId: string; memberId: string; type: 'order' | 'action'; id: string; occurredAt: Date; isNew?: boolean }, points: Map<string, number>,
 ) {
-  await trx.deleteFrom('rule_points').where('member_id', '=', source.memberId).where('source_type', '=', source.type).where('source_id', '=', source.id).execute();
+  // A source created in this transaction has no points recorded yet.
+  if (!source.isNew) await trx.deleteFrom('rule_points').where('member_id', '=', source.memberId).where('source_type', '=', source.type).where('source_id', '=', source.id).execute();
   const rows = [...points].filter(([, p]) => p > 0).map(([ruleId, p]) => ({
     program_id: source.programId, member_id: source.memberId, rule_id: ruleId, source_type: source.type, source_id: source.id, occurred_at: source.occurredAt, points: p,
   }));

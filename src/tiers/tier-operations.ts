@@ -838,10 +838,11 @@ export async function recordActivityForMember(ctx: TierContext, memberId: string
  */
 export async function settleOrderTierActivity(
   ctx: LedgerContext,
-  input: { memberId: string; orderId: string; placedAt: Date; netSpendMinor: number; counts: boolean },
+  input: { memberId: string; orderId: string; placedAt: Date; netSpendMinor: number; counts: boolean; isNew?: boolean },
 ) {
   const desired = input.counts ? { net_spend: Math.max(0, input.netSpendMinor), orders: 1 } : { net_spend: 0, orders: 0 };
-  const so_far = await repo.orderTierContributions(ctx.trx, ctx.program.id, input.orderId);
+  // An order created in this transaction has contributed nothing yet.
+  const so_far = input.isNew ? { netSpend: 0, orders: 0, sources: 0 } : await repo.orderTierContributions(ctx.trx, ctx.program.id, input.orderId);
   const amounts: Partial<Record<TierMetric, number>> = {};
   if (desired.net_spend !== so_far.netSpend) amounts.net_spend = desired.net_spend - so_far.netSpend;
   if (desired.orders !== so_far.orders) amounts.orders = desired.orders - so_far.orders;

@@ -31,6 +31,24 @@ describe('statements per request on the hot paths', async () => {
     expect(await count(() => t.call('POST', `/v1/members/${member.id}/earn`, { body: { amount: 5 }, idempotencyKey: key }), 201)).toBeLessThanOrEqual(4);
   });
 
+  it('an order paid that creates its order and earns through one rule is at most 24 statements; an action at most 21', async () => {
+    const buyer = await t.member();
+    await t.earn(buyer.id, 1);
+    expect((await t.call('POST', '/v1/rules', { body: { kind: 'base_rate', name: 'Base', config: { points: 1, perAmountMinor: 100 } } })).status).toBe(201);
+    expect((await t.call('POST', '/v1/rules', { body: { kind: 'action', name: 'Visit', config: { action: 'visit', points: 5 } } })).status).toBe(201);
+    const order = (n: number) => ({
+      orderId: `rt-new-${buyer.id}-${n}`, eventId: 'paid', type: 'paid', occurredAt: new Date(Date.UTC(2030, 0, 1, 0, n)).toISOString(),
+      order: { currency: 'USD', customer: { memberId: buyer.id }, lines: [{ id: 'l', quantity: 2, unitPriceMinor: 1000 }] },
+    });
+    // The first of each warms what a running server has warm (program accounts, prepared statements).
+    await t.call('POST', '/v1/orders/events', { body: order(0) });
+    const paid = await t.call('POST', '/v1/orders/events', { body: order(1) });
+    expect(paid.body.order.points.held).toEqual({ points: 20 });
+    expect(await count(() => t.call('POST', '/v1/orders/events', { body: order(2) }), 201)).toBeLessThanOrEqual(24);
+    await t.call('POST', `/v1/members/${buyer.id}/actions`, { body: { type: 'visit' } });
+    expect(await count(() => t.call('POST', `/v1/members/${buyer.id}/actions`, { body: { type: 'visit' } }), 201)).toBeLessThanOrEqual(21);
+  });
+
   it('a page of a member’s orders or actions costs the same statements whatever its size (no query per row)', async () => {
     const buyer = await t.member();
     expect((await t.call('POST', '/v1/rules', { body: { kind: 'action', name: 'Review', config: { action: 'review', points: 5 } } })).status).toBe(201);
