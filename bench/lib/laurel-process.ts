@@ -30,7 +30,8 @@ function procStatus(pid: number, field: string): number {
 export async function startLaurel(options: {
   databaseUrl: string; port?: number; env?: Record<string, string>; preload?: string[]; timeoutMs?: number; nodeArgs?: string[];
 }): Promise<LaurelProcess> {
-  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, 'bench/laurel-server.ts')];
+  // The heap cap `npm start` runs with (package.json), so the memory measured is the product's.
+  const args = ['--max-old-space-size=256', ...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, 'bench/laurel-server.ts')];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...options.env, DATABASE_URL: options.databaseUrl, PORT: String(options.port ?? 0) },
