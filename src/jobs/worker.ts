@@ -148,17 +148,29 @@ function listen(connectionString: string, wake: (task: string) => void, log: Log
  */
 export async function startWorker(db: Db, connectionString: string, log: Log, options: number | Partial<WorkerOptions> = {}): Promise<Runner> {
   const resolved = workerOptionsFromEnv(process.env, typeof options === 'number' ? { concurrency: options } : options);
-  const runner = await run({
-    connectionString,
-    concurrency: resolved.concurrency,
-    noHandleSignals: true,
-    pollInterval: resolved.pollIntervalMs,
-    taskList: taskList(db, resolved, log),
-    crontab: CRONTAB,
-    logger: new Logger(() => (level, message) => {
-      if (level !== 'debug') log(level, message);
-    }),
-  });
+  // The worker's own pool, so that a connection the server ends while idle (a restart, a failover,
+  // a dropped database) is logged and replaced instead of crashing the process as an unhandled
+  // 'error' event.
+  const pgPool = new pg.Pool({ connectionString, max: resolved.concurrency + 2 });
+  pgPool.on('error', (error) => log('warning', `worker database connection lost: ${error.message}`));
+  pgPool.on('connect', (client) => client.on('error', () => {}));
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool,
+      concurrency: resolved.concurrency,
+      noHandleSignals: true,
+      pollInterval: resolved.pollIntervalMs,
+      taskList: taskList(db, resolved, log),
+      crontab: CRONTAB,
+      logger: new Logger(() => (level, message) => {
+        if (level !== 'debug') log(level, message);
+      }),
+    });
+  } catch (error) {
+    await pgPool.end().catch(() => {});
+    throw error;
+  }
   const pending = new Map<string, NodeJS.Timeout>();
   const wake = (task: string) => {
     // A burst of commits becomes one job.
@@ -177,6 +189,7 @@ export async function startWorker(db: Db, connectionString: string, log: Log, op
     for (const timer of pending.values()) clearTimeout(timer);
     pending.clear();
     await stopRunner(reason);
+    await pgPool.end().catch(() => {});
     closeEmailTransports();
   };
   return runner;
