@@ -104,13 +104,15 @@ const WAKE: Record<string, string> = { outbox: TASKS.outbox, deliveries: TASKS.d
 
 /**
  * LISTENs for "something to do" notifications (an event committed, a redelivery asked for) and
- * turns them into jobs at once. Reconnects after a lost connection; the per-minute sweeps cover
- * whatever arrives while it is down.
+ * turns them into jobs at once. Reconnects after a lost connection, and then wakes every sweep,
+ * since notifications sent while it was down are lost (the per-minute sweeps would find that work
+ * too, but up to a minute late).
  */
-function listen(connectionString: string, wake: (task: string) => void, log: Log) {
+function listen(connectionString: string, wake: (task: string) => void, log: Log, caughtUp: () => void) {
   let client: pg.Client | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let listenedBefore = false;
   const connect = async () => {
     if (stopped) return;
     const c = new pg.Client({ connectionString });
@@ -127,6 +129,8 @@ function listen(connectionString: string, wake: (task: string) => void, log: Log
     try {
       await c.connect();
       await c.query('listen laurel_worker');
+      if (listenedBefore) caughtUp();
+      listenedBefore = true;
     } catch (error) {
       log('warning', `worker listener could not connect: ${(error as Error).message}; retrying`);
       void c.end().catch(() => {});
@@ -180,9 +184,13 @@ export async function startWorker(db: Db, connectionString: string, log: Log, op
       runner.addJob(task, {}, { jobKey: task, maxAttempts: 1 }).catch((error: Error) => log('warning', `could not wake ${task}: ${error.message}`));
     }, 20));
   };
-  const stopListening = listen(connectionString, wake, log);
-  // Whatever was left by a previous worker (or written while none ran) is picked up now.
-  for (const task of [TASKS.outbox, TASKS.deliver, TASKS.messages, TASKS.schedule]) wake(task);
+  // Whatever was left by a previous worker (or written while none ran, or while the listener was
+  // reconnecting) is picked up now.
+  const catchUp = () => {
+    for (const task of [TASKS.outbox, TASKS.deliver, TASKS.messages, TASKS.schedule]) wake(task);
+  };
+  const stopListening = listen(connectionString, wake, log, catchUp);
+  catchUp();
   const stopRunner = runner.stop.bind(runner);
   runner.stop = async (reason?: string) => {
     await stopListening();
