@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Tx } from '../db/database.ts';
 import { GroupCommitter } from '../db/group-commit.ts';
-import { inTransaction, requestHash, runIdempotent, runIdempotentGroup, type GroupAnswer, type Outcome } from '../idempotency/run-idempotent.ts';
+import { inTransaction, requestHash, runIdempotent, runIdempotentGroup, SINGLE, type GroupAnswer, type Outcome } from '../idempotency/run-idempotent.ts';
 import { ProblemError } from './error-codes.ts';
 import { principalOf } from './principal.ts';
 
@@ -20,6 +20,9 @@ function send(reply: FastifyReply, outcome: Outcome) {
   return reply.code(outcome.status).send(outcome.body);
 }
 
+/** A response status, fixed or chosen by the body (an order event: 201 new, 200 a duplicate). */
+export type StatusOf = number | ((body: unknown) => number);
+
 /**
  * Runs a mutation exactly once per Idempotency-Key and replies with its (possibly replayed)
  * response. With `required: false` a request without the header runs once, unprotected.
@@ -27,20 +30,21 @@ function send(reply: FastifyReply, outcome: Outcome) {
 export async function replyIdempotent(
   request: FastifyRequest,
   reply: FastifyReply,
-  options: { status: number; required: boolean },
+  options: { status: StatusOf; required: boolean },
   work: (trx: Tx) => Promise<unknown>,
 ) {
   const { db, config } = request.server.deps;
   const p = principalOf(request);
+  const statusOf = (body: unknown) => (typeof options.status === 'number' ? options.status : options.status(body));
   const key = idempotencyKey(request, options.required);
   if (key === undefined) {
     const body = await inTransaction(db, work);
-    return reply.code(options.status).send(body);
+    return reply.code(statusOf(body)).send(body);
   }
-  const outcome = await runIdempotent(db, { programId: p.programId, key, hash: hashOf(request), waitMs: config.idempotencyWaitMs, instance: request.url }, async (trx) => ({
-    status: options.status,
-    body: await work(trx),
-  }));
+  const outcome = await runIdempotent(db, { programId: p.programId, key, hash: hashOf(request), waitMs: config.idempotencyWaitMs, instance: request.url }, async (trx) => {
+    const body = await work(trx);
+    return { status: statusOf(body), body };
+  });
   return send(reply, outcome);
 }
 
@@ -52,21 +56,19 @@ export interface GroupedRequest<I> {
   input: I;
 }
 
-/** What the work of a group commit answers for one request: its response body, its 400 problem, or 'single'. */
-export type GroupedResult = { body: unknown } | ProblemError | 'single';
-
 export type IdempotentGroup<I> = GroupCommitter<GroupedRequest<I>, GroupAnswer>;
 
 /**
  * A group commit of one kind of idempotent mutation (docs/architecture.md, "Group commit"):
  * concurrent requests of a program share one transaction (runIdempotentGroup). `work` gets the
- * requests whose keys are fresh and writes them together. Undefined when
+ * requests whose keys are fresh and writes them together; for each it answers the response body,
+ * a 400 ProblemError, or SINGLE (run it alone). Undefined when
  * LAUREL_GROUP_COMMIT_BATCHES is 0: every request then runs alone.
  */
 export function idempotentGroup<I>(
   app: FastifyInstance,
   status: number,
-  work: (trx: Tx, programId: string, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, GroupedResult>>,
+  work: (trx: Tx, programId: string, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, unknown>>,
 ): IdempotentGroup<I> | undefined {
   const { db, config } = app.deps;
   if (config.groupCommitBatches === 0) return undefined;
@@ -74,20 +76,20 @@ export function idempotentGroup<I>(
     try {
       return await runIdempotentGroup(db, programId, requests, async (trx, fresh) => {
         const results = await work(trx, programId, fresh.map((index) => ({ index, actor: requests[index]!.actor, input: requests[index]!.input })));
-        return new Map([...results].map(([i, r]) => [i, r === 'single' || r instanceof ProblemError ? r : { status, body: r.body }]));
+        return new Map([...results].map(([i, r]) => [i, r === SINGLE || r instanceof ProblemError ? r : { status, body: r }]));
       });
     } catch (error) {
       // Nothing of the batch committed (or, if its commit was cut off, each stored answer is
       // found by its key): every request goes on alone, so one cannot fail the others.
       app.log.warn({ err: error, requests: requests.length }, 'a group commit failed; its requests run one by one');
-      return requests.map(() => 'single' as const);
+      return requests.map(() => SINGLE);
     }
   }, { maxInFlight: config.groupCommitBatches, maxBatch: 128 });
 }
 
 /**
  * replyIdempotent through a group commit: the request joins the next batch of its program, and is
- * answered once that batch's transaction committed. What the batch leaves 'single' runs through
+ * answered once that batch's transaction committed. What the batch hands back (SINGLE) runs through
  * replyIdempotent with `single`, as it would without a group.
  */
 export async function replyIdempotentGrouped<I>(
@@ -100,7 +102,7 @@ export async function replyIdempotentGrouped<I>(
   const p = principalOf(request);
   const key = idempotencyKey(request, true)!;
   const answer = await options.group.submit(p.programId, { key, hash: hashOf(request), actor: p.actor, input: options.input });
-  if (answer === 'single') return replyIdempotent(request, reply, { status: options.status, required: true }, single);
+  if (answer === SINGLE) return replyIdempotent(request, reply, { status: options.status, required: true }, single);
   if (answer instanceof ProblemError) throw answer;
   return send(reply, answer);
 }

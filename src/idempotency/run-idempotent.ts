@@ -115,14 +115,17 @@ export async function runIdempotent(
   }
 }
 
-/** What a request of a group commit gets: its outcome, its 400 problem, or 'single' (run it on its own). */
-export type GroupAnswer = Outcome | ProblemError | 'single';
+/** A request a group commit hands back: it must run on its own (runIdempotent) after the batch. */
+export const SINGLE: unique symbol = Symbol('single');
+
+/** What a request of a group commit gets: its outcome, its 400 problem, or SINGLE. */
+export type GroupAnswer = Outcome | ProblemError | typeof SINGLE;
 
 /**
  * runIdempotent for a batch of requests of one program (a group commit): one transaction, one
  * statement per step for all of them. Each request keeps its own exactly-once guarantee: its key
  * is locked, a stored answer is replayed (or the request refused if it differs), and its effect
- * commits with its stored answer. A request this path does not settle is answered 'single' and
+ * commits with its stored answer. A request this path does not settle is answered SINGLE and
  * must go through runIdempotent alone after this transaction ends: one whose key another
  * transaction holds (it waits there), a second one under a key already in the batch (it replays
  * the first there), an over-long key (refused there), and whatever `work` hands back — the work
@@ -132,10 +135,10 @@ export async function runIdempotentGroup(
   db: Db,
   programId: string,
   requests: { key: string; hash: string }[],
-  work: (trx: Tx, fresh: number[]) => Promise<Map<number, { status: number; body: unknown } | ProblemError | 'single'>>,
+  work: (trx: Tx, fresh: number[]) => Promise<Map<number, { status: number; body: unknown } | ProblemError | typeof SINGLE>>,
 ): Promise<GroupAnswer[]> {
   return inTransaction(db, async (trx) => {
-    const answers: GroupAnswer[] = requests.map(() => 'single');
+    const answers: GroupAnswer[] = requests.map(() => SINGLE);
     const first = new Map<string, number>();
     requests.forEach((r, i) => {
       if (r.key.length > 0 && r.key.length <= MAX_KEY_LENGTH && !first.has(r.key)) first.set(r.key, i);
@@ -155,8 +158,8 @@ export async function runIdempotentGroup(
     const results = await work(trx, fresh.sort((a, b) => a - b));
     const done: { i: number; status: number; body: unknown }[] = [];
     for (const i of fresh) {
-      const result = results.get(i) ?? 'single';
-      if (result === 'single' || result instanceof ProblemError) answers[i] = result;
+      const result = results.get(i) ?? SINGLE;
+      if (result === SINGLE || result instanceof ProblemError) answers[i] = result;
       else done.push({ i, ...result });
     }
     const saved = await repo.saveKeys(trx, programId, done.map(({ i, status, body }) => ({

@@ -3,6 +3,7 @@ import type { Tx } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
 import { recordPointsEarned, recordPointsEarnedMany, recordPointsReversed } from '../tiers/tier-operations.ts';
 import { invariant, ProblemError } from '../http/error-codes.ts';
+import { SINGLE } from '../idempotency/run-idempotent.ts';
 import { findMemberRow } from '../members/member-repository.ts';
 import { insertAuditEvent, programAccountIds } from '../programs/program-repository.ts';
 import { expiresAt as policyExpiry } from './expiry-policy.ts';
@@ -472,13 +473,13 @@ export interface GroupedEarn {
  * single path would write in one statement is written here together — the member wallets locked
  * in one statement, every row in one more, the tier activity in one or two. Anything else (a
  * missing or blocked member, a wallet the member does not have yet, something due, a negative
- * balance, an inactivity clock) is answered 'single': it goes through earn() on its own, which
+ * balance, an inactivity clock) is answered SINGLE: it goes through earn() on its own, which
  * refuses or takes the step-by-step path exactly as it always does. An invalid earn is answered
  * with its 400 problem. Several earns of one member in a batch are applied in batch order, and
  * each answer shows the balance after it.
  */
-export async function earnMany(ctx: LedgerContext, earns: GroupedEarn[]): Promise<Map<number, ReturnType<typeof earnAtOnceView> | 'single' | ProblemError>> {
-  const answers = new Map<number, ReturnType<typeof earnAtOnceView> | 'single' | ProblemError>();
+export async function earnMany(ctx: LedgerContext, earns: GroupedEarn[]): Promise<Map<number, ReturnType<typeof earnAtOnceView> | typeof SINGLE | ProblemError>> {
+  const answers = new Map<number, ReturnType<typeof earnAtOnceView> | typeof SINGLE | ProblemError>();
   const valid: GroupedEarn[] = [];
   for (const e of earns) {
     try {
@@ -498,7 +499,7 @@ export async function earnMany(ctx: LedgerContext, earns: GroupedEarn[]): Promis
     if (!target) {
       const found = locked.get(key);
       if (!found || found.status !== 'active' || found.state.due || !earnsAtOnce({ wallet: found.wallet, st: found.state })) {
-        answers.set(e.index, 'single');
+        answers.set(e.index, SINGLE);
         continue;
       }
       target = { wallet: found.wallet, st: found.state, accounts: await accountsOf(ctx.trx, found.wallet.id) };

@@ -2,7 +2,6 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Tx } from '../db/database.ts';
-import { ProblemError } from '../http/error-codes.ts';
 import { idempotentGroup, replyIdempotent, replyIdempotentGrouped } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { Amount, CursorQuery, IdempotencyHeaders, Metadata, Nullable, Page, problems, ReferenceSchema, SignedAmount, Timestamp, Uuid, WalletCode } from '../http/schemas.ts';
@@ -68,15 +67,19 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const context = (trx: Tx, programId: string, actor: string) => openLedgerContext(trx, programId, actor, clock);
 
+  /** The work of a request, in the context of its program and caller. */
+  const inContext = <T>(request: FastifyRequest, work: (ctx: LedgerContext) => Promise<T>) => async (trx: Tx) => {
+    const p = principalOf(request);
+    return work(await context(trx, p.programId, p.actor));
+  };
+
   /** Every ledger mutation: authenticated, idempotent by key, one transaction. */
   async function mutate(request: FastifyRequest, reply: FastifyReply, status: number, work: Work) {
-    const p = principalOf(request);
-    return replyIdempotent(request, reply, { status, required: true }, async (trx) => work(await context(trx, p.programId, p.actor)));
+    return replyIdempotent(request, reply, { status, required: true }, inContext(request, work));
   }
 
   async function read<T>(request: FastifyRequest, work: (ctx: LedgerContext) => Promise<T>): Promise<T> {
-    const p = principalOf(request);
-    return inTransaction(db, async (trx) => work(await context(trx, p.programId, p.actor)));
+    return inTransaction(db, inContext(request, work));
   }
 
   /** Balances in one round trip when nothing is due; else settled first, in a transaction. */
@@ -86,10 +89,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   // Concurrent earns share transactions: the hot path of every integration that awards points.
-  const earnGroup = idempotentGroup<ledger.EarnInput>(app, 201, async (trx, programId, requests) => {
-    const earned = await ledger.earnMany(await context(trx, programId, 'system'), requests);
-    return new Map([...earned].map(([i, answer]) => [i, answer === 'single' || answer instanceof ProblemError ? answer : { body: answer }]));
-  });
+  const earnGroup = idempotentGroup<ledger.EarnInput>(app, 201, async (trx, programId, requests) => ledger.earnMany(await context(trx, programId, 'system'), requests));
 
   const date = (value: string | null | undefined) => (value === undefined ? undefined : value === null ? null : new Date(value));
 
@@ -111,10 +111,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       pendingUntil: date(request.body.pendingUntil), expiresAt: date(request.body.expiresAt) ?? null,
       reference: request.body.reference, description: request.body.description, metadata: request.body.metadata,
     };
-    return replyIdempotentGrouped(request, reply, { status: 201, group: earnGroup, input }, async (trx) => {
-      const p = principalOf(request);
-      return ledger.earn(await context(trx, p.programId, p.actor), input);
-    });
+    return replyIdempotentGrouped(request, reply, { status: 201, group: earnGroup, input }, inContext(request, (ctx) => ledger.earn(ctx, input)));
   });
 
   app.post('/members/:id/spend', {

@@ -164,7 +164,8 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
     if (existing.payload_hash !== payloadHash) {
       throw new ProblemError('order_event_conflict', `event "${input.eventId}" of order "${input.orderId}" was already received as a ${existing.type} event with other content`, { eventId: input.eventId });
     }
-    return { duplicate: true, order: await orderView(ctx, (await repo.findOrder(ctx.trx, ctx.program.id, order.id))!) };
+    // The row was locked by lockOrCreateOrder in this transaction: it is current.
+    return { duplicate: true, order: await orderView(ctx, order) };
   }
   const storedDetails = order.details as OrderDetails | null;
   const lines = details ?? storedDetails;

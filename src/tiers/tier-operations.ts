@@ -734,17 +734,22 @@ export async function listMemberMemberships(db: Executor, programId: string, mem
 
 // ---------------------------------------------------------------- points_earned from the ledger
 
+/** The tier activity source of a ledger earn (its id is the earn's operation id). */
+const EARN_SOURCE = 'ledger.earn';
+
+/** Points a tier itself gives never count toward tiers, so a tier cannot feed the next one. */
+const isTierGift = (reference: Reference | null | undefined) => reference?.type === ENTRY_REWARD_REFERENCE || reference?.type === BIRTHDAY_GIFT_REFERENCE;
+
 /**
  * Ledger hook for earn(): counts the earn as points_earned qualifying activity at ctx.now.
  * Points a tier itself gives (entry rewards, birthday gifts) never count, so a tier cannot
  * feed the next one. Call it in earn()'s transaction, after the earn.
  */
 export async function recordPointsEarned(ctx: LedgerContext, input: { memberId: string; operationId: string; amount: number; reference?: Reference | null }) {
-  const type = input.reference?.type;
-  if (type === ENTRY_REWARD_REFERENCE || type === BIRTHDAY_GIFT_REFERENCE) return null;
+  if (isTierGift(input.reference)) return null;
   return recordTierActivity(ctx.trx, {
     programId: ctx.program.id, memberId: input.memberId, metric: 'points_earned', amount: input.amount, occurredAt: ctx.now,
-    sourceType: 'ledger.earn', sourceId: input.operationId, now: ctx.now, actor: ctx.actor, known: { program: ctx.program },
+    sourceType: EARN_SOURCE, sourceId: input.operationId, now: ctx.now, actor: ctx.actor, known: { program: ctx.program },
   });
 }
 
@@ -754,7 +759,7 @@ export async function recordPointsEarned(ctx: LedgerContext, input: { memberId: 
  * With a ladder each member is qualified on their own, as a single earn would be.
  */
 export async function recordPointsEarnedMany(ctx: LedgerContext, earns: { actor: string; memberId: string; operationId: string; amount: number; reference: Reference | null }[]) {
-  const counted = earns.filter((e) => e.reference?.type !== ENTRY_REWARD_REFERENCE && e.reference?.type !== BIRTHDAY_GIFT_REFERENCE);
+  const counted = earns.filter((e) => !isTierGift(e.reference));
   if (counted.length === 0) return;
   if (await loadLadder(ctx.trx, ctx.program.id)) {
     for (const e of counted) await recordPointsEarned({ ...ctx, actor: e.actor }, e);
@@ -762,7 +767,7 @@ export async function recordPointsEarnedMany(ctx: LedgerContext, earns: { actor:
   }
   const inserted = await repo.insertMetricEvents(ctx.trx, counted.map((e) => ({
     program_id: ctx.program.id, member_id: e.memberId, metric: 'points_earned' as const, amount: e.amount, occurred_at: ctx.now,
-    source_type: 'ledger.earn', source_id: e.operationId, recorded_at: ctx.now,
+    source_type: EARN_SOURCE, source_id: e.operationId, recorded_at: ctx.now,
   })));
   invariant(inserted.length === counted.length, 'each new earn is new tier activity');
 }
@@ -773,7 +778,7 @@ export async function recordPointsEarnedMany(ctx: LedgerContext, earns: { actor:
  * it), forgiven part included. Earns that never counted are ignored.
  */
 export async function recordPointsReversed(ctx: LedgerContext, input: { memberId: string; earnOperationId: string; reverseOperationId: string; amount: number }) {
-  const [earned] = (await repo.findMetricEvents(ctx.trx, ctx.program.id, 'ledger.earn', input.earnOperationId)).filter((e) => e.metric === 'points_earned');
+  const [earned] = (await repo.findMetricEvents(ctx.trx, ctx.program.id, EARN_SOURCE, input.earnOperationId)).filter((e) => e.metric === 'points_earned');
   if (!earned || input.amount <= 0) return null;
   return recordTierActivity(ctx.trx, {
     programId: ctx.program.id, memberId: input.memberId, metric: 'points_earned', amount: -input.amount, occurredAt: earned.occurred_at,
