@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CursorQuery, IdempotencyHeaders, Metadata, Nullable, Page, problems, ReferenceSchema, Timestamp, Uuid } from '../http/schemas.ts';
-import { earningHttp } from '../rules/earning-http.ts';
+import { ledgerHttp } from '../ledger/ledger-http.ts';
 import { BreakdownItemSchema, SkippedSchema } from '../rules/rule-schemas.ts';
 import * as ops from './action-operations.ts';
 
@@ -16,7 +16,7 @@ const ActionSchema = Type.Object({
 });
 
 export const actionRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { mutate, read } = earningHttp(app);
+  const { mutate, read } = ledgerHttp(app);
 
   app.post('/members/:id/actions', {
     schema: {

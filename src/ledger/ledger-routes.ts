@@ -1,14 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Tx } from '../db/database.ts';
-import { idempotentGroup, replyIdempotent, replyIdempotentGrouped } from '../http/idempotent-reply.ts';
+import type { FastifyRequest } from 'fastify';
+import { idempotentGroup, replyIdempotentGrouped } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { Amount, CursorQuery, IdempotencyHeaders, Metadata, Nullable, Page, problems, ReferenceSchema, SignedAmount, Timestamp, Uuid, WalletCode } from '../http/schemas.ts';
-import { inTransaction } from '../idempotency/run-idempotent.ts';
-import { openLedgerContext } from './ledger-context.ts';
+import { ledgerHttp } from './ledger-http.ts';
 import * as ledger from './ledger-operations.ts';
-import type { LedgerContext } from './ledger-operations.ts';
 import * as reads from './ledger-reads.ts';
 import { verifyLedger } from './verify-ledger.ts';
 import { runDueMaintenance } from './ledger-maintenance.ts';
@@ -60,27 +57,10 @@ const MemberParams = Type.Object({ id: Uuid });
 const WalletField = Type.Optional(WalletCode);
 const ledgerErrors = problems(404, 409, 422);
 
-type Work = (ctx: LedgerContext) => Promise<unknown>;
-
 export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, clock } = app.deps;
 
-  const context = (trx: Tx, programId: string, actor: string) => openLedgerContext(trx, programId, actor, clock);
-
-  /** The work of a request, in the context of its program and caller. */
-  const inContext = <T>(request: FastifyRequest, work: (ctx: LedgerContext) => Promise<T>) => async (trx: Tx) => {
-    const p = principalOf(request);
-    return work(await context(trx, p.programId, p.actor));
-  };
-
-  /** Every ledger mutation: authenticated, idempotent by key, one transaction. */
-  async function mutate(request: FastifyRequest, reply: FastifyReply, status: number, work: Work) {
-    return replyIdempotent(request, reply, { status, required: true }, inContext(request, work));
-  }
-
-  async function read<T>(request: FastifyRequest, work: (ctx: LedgerContext) => Promise<T>): Promise<T> {
-    return inTransaction(db, inContext(request, work));
-  }
+  const { context, inContext, mutate, read } = ledgerHttp(app);
 
   /** Balances in one round trip when nothing is due; else settled first, in a transaction. */
   async function currentBalances(request: FastifyRequest, memberId: string) {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CursorQuery, IdempotencyHeaders, Metadata, Nullable, Page, problems, Timestamp, Uuid } from '../http/schemas.ts';
-import { earningHttp } from '../rules/earning-http.ts';
+import { ledgerHttp } from '../ledger/ledger-http.ts';
 import { BreakdownItemSchema, oneOf, SkippedSchema } from '../rules/rule-schemas.ts';
 import * as ops from './order-operations.ts';
 
@@ -79,7 +79,7 @@ const OrderSchema = Type.Object({
 });
 
 export const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { mutateNaturallyKeyed, read } = earningHttp(app);
+  const { mutateNaturallyKeyed, read } = ledgerHttp(app);
 
   app.post('/orders/events', {
     schema: {

@@ -9,7 +9,7 @@ import * as vouchers from './voucher-operations.ts';
 import * as payments from './points-payment-operations.ts';
 import { runRewardsMaintenance } from './reward-jobs.ts';
 import { issueMemberThresholdNotes } from './threshold-notes.ts';
-import { rewardHttp } from './reward-http.ts';
+import { ledgerHttp } from '../ledger/ledger-http.ts';
 import {
   CartSchema, CreateRewardBody, DiscountSchema, DonationTotalsSchema, MemberCatalogSchema, OrderId, PatchRewardBody, PointsPaymentSchema,
   PointsPaymentSettingsSchema, RedeemResponse, RedemptionSchema, RewardKindSchema, RewardSchema, RewardStatusSchema, VisibilitySchema,
@@ -22,14 +22,14 @@ const errors = problems(404, 409, 422);
 
 /** Catalog, redemption, vouchers and checkout (voucher codes and pay with points). */
 export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { mutate, run } = rewardHttp(app);
+  const { mutate, read } = ledgerHttp(app);
   const { db, clock } = app.deps;
 
   // ------------------------------------------------------------ catalog
 
   app.post('/rewards', {
     schema: { tags: ['rewards'], summary: 'Add a reward to the catalog', body: CreateRewardBody, response: { 201: RewardSchema, ...problems(409, 422) } },
-  }, async (request, reply) => reply.code(201).send(await run(request, (ctx) => catalog.createReward(ctx, request.body))));
+  }, async (request, reply) => reply.code(201).send(await read(request, (ctx) => catalog.createReward(ctx, request.body))));
 
   app.get('/rewards', {
     schema: {
@@ -37,18 +37,18 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({ status: Type.Optional(RewardStatusSchema), kind: Type.Optional(RewardKindSchema), visibility: Type.Optional(VisibilitySchema), ...CursorQuery }, { additionalProperties: false }),
       response: { 200: Page(RewardSchema), ...problems() },
     },
-  }, async (request) => run(request, (ctx) => catalog.listRewards(ctx, request.query)));
+  }, async (request) => read(request, (ctx) => catalog.listRewards(ctx, request.query)));
 
   app.get('/rewards/:id', {
     schema: { tags: ['rewards'], summary: 'A reward', params: IdParams, response: { 200: RewardSchema, ...problems(404) } },
-  }, async (request) => run(request, (ctx) => catalog.getReward(ctx, request.params.id)));
+  }, async (request) => read(request, (ctx) => catalog.getReward(ctx, request.params.id)));
 
   app.patch('/rewards/:id', {
     schema: {
       tags: ['rewards'], summary: 'Change a reward (kind is fixed); issued vouchers keep the terms they were issued with',
       params: IdParams, body: PatchRewardBody, response: { 200: RewardSchema, ...errors },
     },
-  }, async (request) => run(request, (ctx) => catalog.updateReward(ctx, request.params.id, request.body)));
+  }, async (request) => read(request, (ctx) => catalog.updateReward(ctx, request.params.id, request.body)));
 
   app.post('/rewards/:id/codes', {
     schema: {
@@ -57,11 +57,11 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Object({ codes: Type.Array(Type.String({ minLength: 4, maxLength: 64, pattern: '^\\s*\\S+\\s*$' }), { minItems: 1, maxItems: 10_000 }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ received: Type.Integer(), imported: Type.Integer(), skipped: Type.Integer(), pool: Type.Object({ available: Type.Integer(), assigned: Type.Integer() }) }), ...errors },
     },
-  }, async (request) => run(request, (ctx) => catalog.importPoolCodes(ctx, request.params.id, request.body.codes)));
+  }, async (request) => read(request, (ctx) => catalog.importPoolCodes(ctx, request.params.id, request.body.codes)));
 
   app.get('/donations', {
     schema: { tags: ['rewards'], summary: 'Running totals of donated points per cause', response: { 200: DonationTotalsSchema, ...problems() } },
-  }, async (request) => ({ data: await run(request, (ctx) => catalog.donationTotals(ctx)) }));
+  }, async (request) => ({ data: await read(request, (ctx) => catalog.donationTotals(ctx)) }));
 
   app.post('/rewards/maintenance', {
     schema: {
@@ -78,7 +78,7 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams, querystring: Type.Object({ locale: Type.Optional(Type.String({ maxLength: 35 })) }, { additionalProperties: false }),
       response: { 200: MemberCatalogSchema, ...problems(404) },
     },
-  }, async (request) => run(request, (ctx) => memberCatalog(ctx, request.params.id, { locale: request.query.locale })));
+  }, async (request) => read(request, (ctx) => memberCatalog(ctx, request.params.id, { locale: request.query.locale })));
 
   app.post('/members/:id/redemptions', {
     schema: {
@@ -100,7 +100,7 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })) }, { additionalProperties: false }),
       response: { 200: Type.Object({ data: Type.Array(RedemptionSchema) }), ...problems(404) },
     },
-  }, async (request) => ({ data: await run(request, (ctx) => redemptions.memberRedemptions(ctx, request.params.id, request.query.limit ?? 50)) }));
+  }, async (request) => ({ data: await read(request, (ctx) => redemptions.memberRedemptions(ctx, request.params.id, request.query.limit ?? 50)) }));
 
   app.get('/members/:id/vouchers', {
     schema: {
@@ -108,7 +108,7 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({ status: Type.Optional(VoucherStatusSchema), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })) }, { additionalProperties: false }),
       response: { 200: Type.Object({ data: Type.Array(VoucherSchema) }), ...problems(404) },
     },
-  }, async (request) => ({ data: await run(request, (ctx) => vouchers.memberVouchers(ctx, request.params.id, request.query.status, request.query.limit ?? 50)) }));
+  }, async (request) => ({ data: await read(request, (ctx) => vouchers.memberVouchers(ctx, request.params.id, request.query.status, request.query.limit ?? 50)) }));
 
   app.post('/members/:id/threshold-notes', {
     schema: {
@@ -120,7 +120,7 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/redemptions/:id', {
     schema: { tags: ['rewards'], summary: 'A redemption', params: IdParams, response: { 200: RedemptionSchema, ...problems(404) } },
-  }, async (request) => run(request, (ctx) => redemptions.redemptionWithVoucher(ctx, request.params.id)));
+  }, async (request) => read(request, (ctx) => redemptions.redemptionWithVoucher(ctx, request.params.id)));
 
   app.post('/redemptions/:id/cancel', {
     schema: {
@@ -142,11 +142,11 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/vouchers/:id', {
     schema: { tags: ['rewards'], summary: 'A voucher', params: IdParams, response: { 200: VoucherSchema, ...problems(404) } },
-  }, async (request) => run(request, (ctx) => vouchers.getVoucher(ctx, { id: request.params.id })));
+  }, async (request) => read(request, (ctx) => vouchers.getVoucher(ctx, { id: request.params.id })));
 
   app.get('/vouchers/by-code/:code', {
     schema: { tags: ['rewards'], summary: 'A voucher by its code (case-insensitive)', params: Type.Object({ code: VoucherCode }), response: { 200: VoucherSchema, ...problems(404) } },
-  }, async (request) => run(request, (ctx) => vouchers.getVoucher(ctx, { code: request.params.code })));
+  }, async (request) => read(request, (ctx) => vouchers.getVoucher(ctx, { code: request.params.code })));
 
   app.post('/vouchers/:id/cancel', {
     schema: {
@@ -170,7 +170,7 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: Type.Object({ ...VoucherUseBody, orderId: Type.Optional(OrderId) }, { additionalProperties: false }),
       response: { 200: Type.Object({ valid: Type.Literal(true), voucher: VoucherSchema, discount: Nullable(DiscountSchema) }), ...errors },
     },
-  }, async (request) => run(request, (ctx) => vouchers.validateVoucher(ctx, request.body)));
+  }, async (request) => read(request, (ctx) => vouchers.validateVoucher(ctx, request.body)));
 
   app.post('/checkout/vouchers/consume', {
     schema: {
@@ -192,7 +192,7 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/points-payments/settings', {
     schema: { tags: ['checkout'], summary: 'Pay-with-points settings of every wallet that has them', response: { 200: Type.Object({ data: Type.Array(PointsPaymentSettingsSchema) }), ...problems() } },
-  }, async (request) => ({ data: await run(request, (ctx) => payments.listSettings(ctx)) }));
+  }, async (request) => ({ data: await read(request, (ctx) => payments.listSettings(ctx)) }));
 
   app.put('/points-payments/settings/:wallet', {
     schema: {
@@ -208,7 +208,7 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }, { additionalProperties: false }),
       response: { 200: PointsPaymentSettingsSchema, ...problems(422) },
     },
-  }, async (request) => run(request, (ctx) => payments.putSettings(ctx, request.params.wallet, request.body)));
+  }, async (request) => read(request, (ctx) => payments.putSettings(ctx, request.params.wallet, request.body)));
 
   const walletOf = (w: string | undefined) => w ?? 'points';
 
@@ -224,7 +224,7 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...errors,
       },
     },
-  }, async (request) => run(request, (ctx) => payments.quotePointsPayment(ctx, { ...request.body, wallet: walletOf(request.body.wallet) })));
+  }, async (request) => read(request, (ctx) => payments.quotePointsPayment(ctx, { ...request.body, wallet: walletOf(request.body.wallet) })));
 
   app.post('/checkout/points-payments', {
     schema: {
@@ -244,11 +244,11 @@ export const rewardRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['checkout'], summary: 'The points payments of an order', querystring: Type.Object({ orderId: OrderId }, { additionalProperties: false }),
       response: { 200: Type.Object({ data: Type.Array(PointsPaymentSchema) }), ...problems() },
     },
-  }, async (request) => ({ data: await run(request, (ctx) => payments.pointsPaymentsOfOrder(ctx, request.query.orderId)) }));
+  }, async (request) => ({ data: await read(request, (ctx) => payments.pointsPaymentsOfOrder(ctx, request.query.orderId)) }));
 
   app.get('/checkout/points-payments/:id', {
     schema: { tags: ['checkout'], summary: 'A points payment', params: IdParams, response: { 200: PointsPaymentSchema, ...problems(404) } },
-  }, async (request) => run(request, (ctx) => payments.getPointsPayment(ctx, request.params.id)));
+  }, async (request) => read(request, (ctx) => payments.getPointsPayment(ctx, request.params.id)));
 
   app.post('/checkout/points-payments/:id/capture', {
     schema: {

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CursorQuery, IdempotencyHeaders, Page, problems, Uuid } from '../http/schemas.ts';
-import { earningHttp } from './earning-http.ts';
+import { ledgerHttp } from '../ledger/ledger-http.ts';
 import { memberAwards, memberProgress, preview } from './earning-reads.ts';
 import * as ops from './rule-operations.ts';
 import { AwardSchema, CreateRuleBody, PreviewBody, PreviewSchema, ProgressSchema, RuleKindQuery, RuleSchema, SettingsSchema, UpdateRuleBody } from './rule-schemas.ts';
 
 export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { mutate, read } = earningHttp(app);
+  const { mutate, read } = ledgerHttp(app);
 
   app.get('/rules', {
     schema: {

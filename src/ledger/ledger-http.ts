@@ -3,15 +3,19 @@ import type { Tx } from '../db/database.ts';
 import { replyIdempotent, type StatusOf } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
-import type { LedgerContext } from '../ledger/ledger-operations.ts';
-import { openLedgerContext } from '../ledger/ledger-context.ts';
+import { openLedgerContext } from './ledger-context.ts';
+import type { LedgerContext } from './ledger-operations.ts';
 
-/** Request helpers of the orders, rules and actions routes: the ledger routes' contract (see ledger-routes.ts). */
-export function earningHttp(app: FastifyInstance) {
+/**
+ * The request helpers of every route that works in a program's ledger (ledger, rewards, orders,
+ * rules, actions): a route validates and authenticates, then hands its one operation to these.
+ */
+export function ledgerHttp(app: FastifyInstance) {
   const { db, clock } = app.deps;
 
   const context = (trx: Tx, programId: string, actor: string) => openLedgerContext(trx, programId, actor, clock);
 
+  /** The work of a request, in the context of its program and caller. */
   const inContext = <T>(request: FastifyRequest, work: (ctx: LedgerContext) => Promise<T>) => async (trx: Tx) => {
     const p = principalOf(request);
     return work(await context(trx, p.programId, p.actor));
@@ -30,10 +34,10 @@ export function earningHttp(app: FastifyInstance) {
     return replyIdempotent(request, reply, { status, required: false }, inContext(request, work));
   }
 
-  /** A read: one transaction (reads settle what became due, like the ledger's). */
+  /** A read or a catalog edit: one transaction, no key needed (reads settle what became due). */
   async function read<T>(request: FastifyRequest, work: (ctx: LedgerContext) => Promise<T>): Promise<T> {
     return inTransaction(db, inContext(request, work));
   }
 
-  return { mutate, mutateNaturallyKeyed, read };
+  return { context, inContext, mutate, mutateNaturallyKeyed, read };
 }
