@@ -1,6 +1,7 @@
 import type { Tx } from '../db/database.ts';
 import { ProblemError } from '../http/error-codes.ts';
 import { programAtNow } from '../programs/program-repository.ts';
+import { rememberNoLadder } from '../tiers/ladder-memo.ts';
 import type { LedgerContext } from './ledger-operations.ts';
 
 /**
@@ -11,7 +12,8 @@ import type { LedgerContext } from './ledger-operations.ts';
 export async function openLedgerContext(trx: Tx, programId: string, actor: string, clock?: () => Date | undefined): Promise<LedgerContext> {
   const row = await programAtNow(trx, programId, clock?.());
   if (!row) throw new ProblemError('program_not_found');
-  const { now, ...program } = row;
+  const { now, has_ladder: hasLadder, ...program } = row;
+  if (!hasLadder) rememberNoLadder(trx, programId);
   return { trx, program, now, actor };
 }
 
@@ -23,6 +25,6 @@ export async function programDetails(ctx: LedgerContext): Promise<ProgramDetails
   if (p.currency !== undefined && p.currency_exponent !== undefined && p.settings !== undefined) return p as ProgramDetails;
   const row = await programAtNow(ctx.trx, p.id, ctx.now);
   if (!row) throw new ProblemError('program_not_found');
-  const { now: _now, ...details } = row;
+  const { now: _now, has_ladder: _hasLadder, ...details } = row;
   return details;
 }

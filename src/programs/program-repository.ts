@@ -68,8 +68,9 @@ export async function insertWallet(db: Executor, programId: string, values: Wall
 export async function programAtNow(db: Executor, programId: string, at: Date | undefined) {
   const { rows } = await sql<{
     id: string; time_zone: string; reversal_policy: 'allow_negative' | 'take_remaining';
-    currency: string; currency_exponent: number; settings: unknown; now: Date;
-  }>`select id, time_zone, reversal_policy, currency, currency_exponent, settings, coalesce(${at ?? null}::timestamptz, now()) as now
+    currency: string; currency_exponent: number; settings: unknown; now: Date; has_ladder: boolean;
+  }>`select id, time_zone, reversal_policy, currency, currency_exponent, settings, coalesce(${at ?? null}::timestamptz, now()) as now,
+            exists (select 1 from tier_ladders l where l.program_id = programs.id) as has_ladder
      from programs where id = ${programId}`.execute(db);
   return rows[0];
 }

@@ -27,7 +27,7 @@ describe('earns under group commit', async () => {
     statements.count = 0;
     const results = await times(60, (i) => t.call('POST', `/v1/members/${members[i % 4].id}/earn`, { body: { amount: i + 1 } }));
     expect(statuses(results)).toEqual({ 201: 60 });
-    // Alone, an earn is 11 statements; shared, far fewer per earn.
+    // Alone, an earn is 10 statements; shared, far fewer per earn.
     expect(statements.count).toBeLessThan(60 * 6);
     for (const [n, m] of members.entries()) {
       const amounts = Array.from({ length: 15 }, (_, j) => 4 * j + n + 1);
