@@ -56,7 +56,7 @@ export async function insertMemberIfAbsent(db: Executor, programId: string, valu
 export async function updateMemberRow(db: Executor, programId: string, id: string, values: MemberValues) {
   return db
     .updateTable('members')
-    .set({ ...encode(values), updated_at: new Date() })
+    .set({ ...encode(values), updated_at: sql<Date>`now()` })
     .where('program_id', '=', programId)
     .where('id', '=', id)
     .returningAll()

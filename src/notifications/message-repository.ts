@@ -99,8 +99,9 @@ export async function insertMessages(trx: Tx, rows: NewMessage[]): Promise<numbe
 }
 
 /** Leases due messages; the attempt is counted at claim time, so a worker crashing mid-send cannot loop forever. */
+/** Claims due messages; each comes with the database's `now`, the clock its times are judged by. */
 export async function claimDueMessages(db: Db, limit: number, leaseMs: number) {
-  const { rows } = await sql<MessageRow>`
+  const { rows } = await sql<ClaimedMessage>`
     with picked as (
       select id from messages
       where status = 'pending' and next_attempt_at <= now() and (locked_until is null or locked_until <= now())
@@ -110,7 +111,7 @@ export async function claimDueMessages(db: Db, limit: number, leaseMs: number) {
     )
     update messages m set locked_until = now() + ${leaseMs} * interval '1 millisecond', attempts = m.attempts + 1, updated_at = now()
     from picked where m.id = picked.id
-    returning m.*`.execute(db);
+    returning m.*, now() as now`.execute(db);
   return rows;
 }
 
@@ -119,6 +120,7 @@ export async function findMessage(db: Executor, programId: string, id: string) {
 }
 
 export type MessageRow = NonNullable<Awaited<ReturnType<typeof findMessage>>>;
+export type ClaimedMessage = MessageRow & { now: Date };
 
 /** Updates a message we hold the lease of; false when the lease was lost or it is no longer pending. */
 export async function updateLeasedMessage(

@@ -29,8 +29,19 @@ function domainOf(address: string): string {
   return match?.[1] ?? 'laurel.invalid';
 }
 
-async function processMessage(db: Db, m: repo.MessageRow, options: SenderOptions, result: SendResult) {
-  const now = options.clock?.() ?? new Date();
+/**
+ * The database's clock, by which a message is judged due: read when it was claimed and carried
+ * forward by the app's elapsed time, so that an app server's skewed clock never moves a send or
+ * a retry (the test clock, when given, wins).
+ */
+function databaseClock(m: repo.ClaimedMessage, options: SenderOptions): () => Date {
+  const offsetMs = m.now.getTime() - Date.now();
+  return () => options.clock?.() ?? new Date(Date.now() + offsetMs);
+}
+
+async function processMessage(db: Db, m: repo.ClaimedMessage, options: SenderOptions, result: SendResult) {
+  const clock = databaseClock(m, options);
+  const now = clock();
   const skip = async (reason: string) => {
     if (await repo.updateLeasedMessage(db, m, { status: 'skipped', skip_reason: reason, locked_until: null })) result.skipped++;
   };
@@ -114,7 +125,7 @@ async function processMessage(db: Db, m: repo.MessageRow, options: SenderOptions
     }
   } catch (error) {
     const message = ((error as Error).message ?? String(error)).slice(0, 500);
-    const retryAt = isPermanentSmtpError(error) ? null : nextRetryAt(options.messageRetryScheduleMs, m.attempts, new Date());
+    const retryAt = isPermanentSmtpError(error) ? null : nextRetryAt(options.messageRetryScheduleMs, m.attempts, clock());
     if (retryAt) {
       if (await repo.updateLeasedMessage(db, m, { next_attempt_at: retryAt, last_error: message, locked_until: null })) result.retryAt.push(retryAt);
     } else if (await repo.updateLeasedMessage(db, m, { status: 'failed', last_error: message, locked_until: null })) {
@@ -137,7 +148,7 @@ export async function sendDueMessages(db: Db, options: SenderOptions, onError: (
     } catch (error) {
       // A rendering bug or a database hiccup: retry later, like a send failure.
       onError(error);
-      const retryAt = nextRetryAt(options.messageRetryScheduleMs, message.attempts, new Date());
+      const retryAt = nextRetryAt(options.messageRetryScheduleMs, message.attempts, databaseClock(message, options)());
       const lastError = String((error as Error).message ?? error).slice(0, 500);
       await repo.updateLeasedMessage(db, message, retryAt
         ? { next_attempt_at: retryAt, last_error: lastError, locked_until: null }

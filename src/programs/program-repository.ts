@@ -27,7 +27,7 @@ export async function updateProgramRow(
   const { settings, ...rest } = values;
   return db
     .updateTable('programs')
-    .set({ ...rest, ...(settings ? { settings: JSON.stringify(settings) } : {}), updated_at: new Date() })
+    .set({ ...rest, ...(settings ? { settings: JSON.stringify(settings) } : {}), updated_at: sql<Date>`now()` })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -151,7 +151,7 @@ export async function listApiKeys(db: Executor, programId: string) {
 export async function revokeApiKeyRow(db: Executor, programId: string, id: string) {
   return db
     .updateTable('api_keys')
-    .set({ revoked_at: new Date() })
+    .set({ revoked_at: sql<Date>`now()` })
     .where('program_id', '=', programId)
     .where('id', '=', id)
     .where('revoked_at', 'is', null)

@@ -1,4 +1,4 @@
-import type { Executor, Tx } from '../db/database.ts';
+import { databaseNow, type Executor, type Tx } from '../db/database.ts';
 import type { WebhookDeliveryStatus } from '../db/schema.ts';
 import { envelopeOf, eventPublicId, findEventsByIds, notifyWorker } from '../events/event-repository.ts';
 import { subscriptionProblem } from '../events/event-types.ts';
@@ -138,7 +138,8 @@ export async function getEndpoint(db: Executor, programId: string, id: string) {
 export async function getEndpointSecret(db: Executor, programId: string, id: string) {
   const endpoint = await repo.findEndpoint(db, programId, id);
   if (!endpoint) throw new ProblemError('webhook_endpoint_not_found', `no webhook endpoint ${id} in this program`);
-  const live = endpoint.previous_secret && endpoint.previous_secret_expires_at && endpoint.previous_secret_expires_at > new Date();
+  // Judged on the database's clock, which wrote the expiry and signs the deliveries.
+  const live = endpoint.previous_secret && endpoint.previous_secret_expires_at && endpoint.previous_secret_expires_at > (await databaseNow(db));
   return {
     secret: endpoint.secret,
     previousSecret: live ? endpoint.previous_secret : null,
@@ -161,7 +162,7 @@ export async function updateEndpoint(
       // A fresh start: the failure streak that disabled it is over; pending deliveries resume in order.
       Object.assign(values, { disabled_at: null, disabled_reason: null, consecutive_failures: 0, failing_since: null });
     } else {
-      Object.assign(values, { disabled_at: new Date(), disabled_reason: `disabled by ${actor}` });
+      Object.assign(values, { disabled_at: 'now', disabled_reason: `disabled by ${actor}` });
     }
   }
   const endpoint = await repo.updateEndpointRow(trx, id, values);

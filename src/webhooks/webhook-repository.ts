@@ -71,13 +71,15 @@ export async function updateEndpointRow(
   id: string,
   values: Partial<{
     url: string; description: string | null; event_types: string[]; status: 'enabled' | 'disabled'; disabled_reason: string | null;
-    disabled_at: Date | null; secret: string; previous_secret: string | null; previous_secret_expires_at: Date | null;
+    /** 'now': the database's instant. */
+    disabled_at: Date | null | 'now'; secret: string; previous_secret: string | null; previous_secret_expires_at: Date | null;
     consecutive_failures: number; failing_since: Date | null;
   }>,
 ) {
+  const { disabled_at: disabledAt, ...rest } = values;
   return trx
     .updateTable('webhook_endpoints')
-    .set({ ...values, updated_at: sql<Date>`now()` })
+    .set({ ...rest, ...(disabledAt === undefined ? {} : { disabled_at: disabledAt === 'now' ? sql<Date>`now()` : disabledAt }), updated_at: sql<Date>`now()` })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
