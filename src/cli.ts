@@ -12,6 +12,7 @@ import { runDueMaintenance } from './ledger/ledger-maintenance.ts';
 import { verifyLedger } from './ledger/verify-ledger.ts';
 import { createApiKey, createProgram } from './programs/program-operations.ts';
 import { listPrograms } from './programs/program-repository.ts';
+import { processGuards } from './shared/process-guards.ts';
 
 const HELP = `Laurel — loyalty program engine
 
@@ -73,13 +74,10 @@ async function start(withApi: boolean) {
     say('stopped cleanly.');
     process.exit(0);
   };
-  process.on('uncaughtException', (error) => {
-    // While stopping, connections die as the database stops with us (Ctrl-C reaches the embedded
-    // server too); they are of no consequence, we are exiting.
-    if (stopping) return;
-    process.stderr.write(`uncaught exception: ${error.stack ?? error}\n`);
-    process.exit(1);
-  });
+  // While stopping, connections die as the database stops with us (Ctrl-C reaches the embedded
+  // server too): of no consequence, we are exiting. Otherwise only "database unavailable"
+  // rejections are survived (processGuards says why).
+  processGuards({ stopping: () => stopping });
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   try {

@@ -34,7 +34,9 @@ export async function startLaurel(options: {
   const args = ['--max-old-space-size=256', ...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, 'bench/laurel-server.ts')];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...options.env, DATABASE_URL: options.databaseUrl, PORT: String(options.port ?? 0) },
+    // LAUREL_WORKER is not inherited: a worker runs only when a caller asks for one in `env`, so a
+    // value exported in the shell cannot add background jobs to the benchmark's measurements.
+    env: { ...process.env, LOG_LEVEL: 'warn', LAUREL_WORKER: 'off', ...options.env, DATABASE_URL: options.databaseUrl, PORT: String(options.port ?? 0) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

@@ -13,6 +13,7 @@ import { deliverDue } from '../webhooks/webhook-delivery.ts';
 import { PROGRAM_JOB_TASK, runProgramJob, scheduleDailyRuns, type RunSpec } from './lifecycle-jobs.ts';
 import { deleteExpiredMarks, deleteOldRuns } from './lifecycle-repository.ts';
 import { dispatchOutbox } from './outbox-dispatch.ts';
+import { PatientPool } from './patient-pool.ts';
 import { workerOptionsFromEnv, type WorkerOptions } from './worker-options.ts';
 
 /** How long a stored response stays replayable for its Idempotency-Key. */
@@ -145,6 +146,20 @@ function listen(connectionString: string, wake: (task: string) => void, log: Log
   };
 }
 
+const SETTLES_JOBS = /^\s*(?:with j as \(\s*)?(?:delete from|update) \S+\._private_jobs as jobs\s/;
+
+/**
+ * Whether a statement is one of graphile-worker 0.17's that settle jobs already taken: complete
+ * (delete by id), fail, return or unlock (updates of jobs still locked by this worker, or stale).
+ * Each can run twice without harm — the second run finds the job gone or no longer locked by us —
+ * so the worker's pool sends them again after a lost connection. Taking a job ("with j as
+ * (select … for update skip locked) update …") is not one of them: run twice, it takes two.
+ */
+export function settlesJobs(query: unknown): boolean {
+  const text = typeof query === 'string' ? query : (query as { text?: unknown } | null)?.text;
+  return typeof text === 'string' && SETTLES_JOBS.test(text);
+}
+
 /**
  * Starts the background worker: graphile-worker with Laurel's tasks and crontab, plus a listener
  * that wakes the sweeps on NOTIFY. Runs inside `npm start` (LAUREL_WORKER=inline) or alone as
@@ -154,8 +169,9 @@ export async function startWorker(db: Db, connectionString: string, log: Log, op
   const resolved = workerOptionsFromEnv(process.env, typeof options === 'number' ? { concurrency: options } : options);
   // The worker's own pool, so that a connection the server ends while idle (a restart, a failover,
   // a dropped database) is logged and replaced instead of crashing the process as an unhandled
-  // 'error' event.
-  const pgPool = new pg.Pool({ connectionString, max: resolved.concurrency + 2 });
+  // 'error' event; and a patient one, so that the jobs finished during an outage are marked done
+  // once the database is back instead of rejecting unhandled (PatientPool says why).
+  const pgPool = new PatientPool({ connectionString, max: resolved.concurrency + 2 }, { log, repeatable: settlesJobs });
   pgPool.on('error', (error) => log('warning', `worker database connection lost: ${error.message}`));
   pgPool.on('connect', (client) => client.on('error', () => {}));
   let runner: Runner;
@@ -193,6 +209,7 @@ export async function startWorker(db: Db, connectionString: string, log: Log, op
   catchUp();
   const stopRunner = runner.stop.bind(runner);
   runner.stop = async (reason?: string) => {
+    pgPool.stopWaiting();
     await stopListening();
     for (const timer of pending.values()) clearTimeout(timer);
     pending.clear();
