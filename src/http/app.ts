@@ -131,7 +131,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = toProblem(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    // A database that cannot be reached is an outage to watch, not a bug: one warning per request.
+    if (problem.status === 503) request.log.warn({ err: error }, 'request failed');
+    else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     return sendProblem(request, reply, problem);
   });
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, new ProblemError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
