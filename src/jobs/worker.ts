@@ -1,6 +1,6 @@
 import { Logger, run, type JobHelpers, type Runner, type TaskList } from 'graphile-worker';
 import pg from 'pg';
-import type { Db } from '../db/database.ts';
+import { databaseNow, type Db } from '../db/database.ts';
 import { deleteKeysBefore } from '../idempotency/idempotency-repository.ts';
 import { runDueMaintenance } from '../ledger/ledger-maintenance.ts';
 import { closeEmailTransports } from '../notifications/email-transport.ts';
@@ -49,9 +49,12 @@ export function taskList(db: Db, options: WorkerOptions = workerOptionsFromEnv()
       if (result.lotsExpired > 0 || result.members > 0) helpers.logger.info(`ledger maintenance: ${JSON.stringify(result)}`);
     },
     idempotency_cleanup: async (_payload, helpers) => {
-      const deleted = await deleteKeysBefore(db, new Date(Date.now() - IDEMPOTENCY_RETENTION_DAYS * 86_400_000));
-      const marks = await deleteExpiredMarks(db, new Date());
-      const runs = await deleteOldRuns(db, new Date(Date.now() - RUN_RETENTION_DAYS * 86_400_000));
+      // Retention is counted on the clock that stamped the rows: an app server whose clock runs
+      // ahead would otherwise forget Idempotency-Keys early and let a late retry act twice.
+      const now = (options.clock?.() ?? (await databaseNow(db))).getTime();
+      const deleted = await deleteKeysBefore(db, new Date(now - IDEMPOTENCY_RETENTION_DAYS * 86_400_000));
+      const marks = await deleteExpiredMarks(db, new Date(now));
+      const runs = await deleteOldRuns(db, new Date(now - RUN_RETENTION_DAYS * 86_400_000));
       if (deleted + marks + runs > 0) helpers.logger.info(`deleted ${deleted} expired idempotency keys, ${marks} lifecycle marks, ${runs} old runs`);
     },
     [TASKS.outbox]: async (_payload, helpers) => {
