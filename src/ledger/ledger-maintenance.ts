@@ -45,10 +45,15 @@ export async function runDueMaintenance(
     }
   }
 
-  // A worker stops at its first empty batch: what is left due is then locked by running
-  // operations (which settle it themselves) or by the other worker's batch in flight.
+  // A worker stops when its batch takes no member: what is left due is then locked by running
+  // operations (which settle it themselves) or by the other worker's batch in flight. A batch can
+  // take members and find nothing due: its walk began before the other worker committed the
+  // expiry of those very members (their wallets were unlocked by then). That says nothing about
+  // what is left, so the worker goes on; stopping there left one worker doing the rest alone.
   const expire = async () => {
-    for (;;) {
+    // Only a stale snapshot makes a batch find nothing in what it took, and the next statement's
+    // is fresh; a run of them would mean a walk that cannot move, which must end, not spin.
+    for (let fruitless = 0; fruitless < 3;) {
       const batch = await inTransaction(db, async (trx) => {
         // Every reference an expiry writes is to a row the batch has just locked (the lot, the
         // member's wallet and accounts) or read (the wallet's expired account), so PostgreSQL's
@@ -63,7 +68,8 @@ export async function runDueMaintenance(
         if (relaxed && expired.members > 0) await notifyWorker(trx, 'outbox');
         return expired;
       });
-      if (batch.lots === 0) break;
+      if (batch.taken === 0) break;
+      fruitless = batch.lots === 0 ? fruitless + 1 : 0;
       result.lotsExpired += batch.lots;
       result.pointsExpired += batch.points;
       result.members += batch.members;

@@ -21,7 +21,7 @@ import type { Executor, Tx } from '../db/database.ts';
 export async function expireDueLotsBatch(trx: Tx, options: { programId?: string; now: Date; batchSize: number }) {
   const programFilter = options.programId ? sql`and l.program_id = ${options.programId}` : sql``;
   await sql`select set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`.execute(trx);
-  const { rows } = await sql<{ lots: number; points: number; members: number; lots_updated: number; entries: number; balances: number; counters: number }>`
+  const { rows } = await sql<{ taken: number; lots: number; points: number; members: number; lots_updated: number; entries: number; balances: number; counters: number }>`
     with taken as materialized (
       select w.id, w.member_id, w.wallet_id, w.available_account_id, w.pending_account_id
       from (
@@ -75,11 +75,11 @@ export async function expireDueLotsBatch(trx: Tx, options: { programId?: string;
       group by d.program_id, d.member_id, w.code
       returning id
     )
-    select count(*)::int as lots, coalesce(sum(remaining), 0)::bigint as points, count(distinct mw_id)::int as members,
+    select (select count(*) from taken)::int as taken, count(*)::int as lots, coalesce(sum(remaining), 0)::bigint as points, count(distinct mw_id)::int as members,
            (select count(*) from lot_update)::int as lots_updated, (select count(*) from entry_insert)::int as entries,
            (select count(*) from balance_update)::int as balances, (select count(*) from counter_update)::int as counters
     from due`.execute(trx);
-  return rows[0] ?? { lots: 0, points: 0, members: 0, lots_updated: 0, entries: 0, balances: 0, counters: 0 };
+  return rows[0] ?? { taken: 0, lots: 0, points: 0, members: 0, lots_updated: 0, entries: 0, balances: 0, counters: 0 };
 }
 
 /** Members with pending points due to vest or reservations past their timeout. */
