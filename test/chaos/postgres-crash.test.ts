@@ -1,15 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../bench/lib/http-client.ts';
 import { startLaurel, type LaurelProcess } from '../../bench/lib/laurel-process.ts';
-import { createDatabase } from '../../src/db/database.ts';
-import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded-postgres.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
-import { ensureDatabase } from '../../src/db/resolve-database.ts';
 import { createProgram } from '../../src/programs/program-operations.ts';
+import { crashableCluster } from './crashable-cluster.ts';
 import { check, Journal, newSummary, progress, publishSummary, replayAcknowledged, verifyLedger } from './harness.ts';
 import { MixedLoad } from './mixed-load.ts';
 import { seedWorld, tableCounts } from './world.ts';
@@ -17,45 +10,16 @@ import { seedWorld, tableCounts } from './world.ts';
 const CRASHES = Number(process.env.CHAOS_PG_CRASHES ?? 2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `pg_ctl stop -m immediate`: SIGQUIT to the postmaster; no checkpoint, crash recovery on the next start. */
-async function stopImmediately(dataDir: string) {
-  const pid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  process.kill(pid, 'SIGQUIT');
-  for (let i = 0; i < 200 && alive(pid); i++) await sleep(50);
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
-}
-
 describe('PostgreSQL stopped immediately under load', async () => {
-  // A cluster of its own: this test kills it. Commits stay synchronous (the default), so an
-  // acknowledged request is on disk before its answer; fsync is off only because the machine
-  // itself does not crash here.
-  const dataDir = await mkdtemp(path.join(process.env.LAUREL_TEST_TMPDIR ?? os.tmpdir(), 'laurel-chaos-pg-'));
-  await chmod(dataDir, 0o755);
-  const port = await freePort();
-  const start = () => startEmbeddedPostgres({ dataDir, port, postgresFlags: ['-c', 'fsync=off'] });
-  let server: EmbeddedServer = await start();
-  await ensureDatabase(server.url('postgres'), 'laurel');
-  const url = server.url('laurel');
-  const database = createDatabase(url, 2);
-  await migrateToLatest(database.db);
+  const cluster = await crashableCluster('laurel-chaos-pg-');
+  const { url, database } = cluster;
   const { program, apiKey } = await createProgram(database.db, { name: 'Chaos: PostgreSQL', currency: 'USD', timeZone: 'Asia/Seoul' });
   const laurel: LaurelProcess = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: '8' } });
   const client = new HttpClient(laurel.port, 16, { authorization: `Bearer ${apiKey}` });
   afterAll(async () => {
     client.close();
     await laurel.stop();
-    await database.close();
-    await server.stop().catch(() => {});
-    if (existsSync(dataDir)) await rm(dataDir, { recursive: true, force: true });
+    await cluster.remove();
   });
 
   it('answers 503 during the outage, recovers its connections by itself, and loses or doubles nothing', async () => {
@@ -68,12 +32,12 @@ describe('PostgreSQL stopped immediately under load', async () => {
     for (let i = 0; i < CRASHES; i++) {
       await sleep(3_000);
       journal.phase = 'outage';
-      await stopImmediately(dataDir);
+      await cluster.stopImmediately();
       progress(`PostgreSQL stopped immediately (${i + 1}/${CRASHES})`);
       await sleep(3_000);
       journal.phase = 'recovery';
       const restartedAt = Date.now();
-      server = await start();
+      await cluster.restart();
       progress('PostgreSQL restarted');
       // Recovered when Laurel answers a read again, with the same process and pool.
       for (;;) {

@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../bench/lib/http-client.ts';
 import { startLaurel, type LaurelProcess } from '../../bench/lib/laurel-process.ts';
-import { createDatabase } from '../../src/db/database.ts';
-import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded-postgres.ts';
-import { migrateToLatest } from '../../src/db/migrate.ts';
-import { ensureDatabase } from '../../src/db/resolve-database.ts';
 import { createProgram } from '../../src/programs/program-operations.ts';
 import { startReceiver, verifySignature } from '../webhooks/support.ts';
+import { alive, crashableCluster } from './crashable-cluster.ts';
 import { check, Journal, newSummary, progress, publishSummary, verifyLedger } from './harness.ts';
 
 const CRASHES = Number(process.env.CHAOS_PG_CRASHES ?? 2);
@@ -21,34 +14,9 @@ const DELIVERY_WAIT_MS = 90_000;
 const EARN_LOOPS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `pg_ctl stop -m immediate`: SIGQUIT to the postmaster; no checkpoint, crash recovery on the next start. */
-async function stopImmediately(dataDir: string) {
-  const pid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  process.kill(pid, 'SIGQUIT');
-  for (let i = 0; i < 200 && alive(pid); i++) await sleep(50);
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
-}
-
 describe('PostgreSQL stopped immediately while the inline worker delivers webhooks', async () => {
-  // A cluster of its own, since this test kills it (see postgres-crash.test.ts for the settings).
-  const dataDir = await mkdtemp(path.join(process.env.LAUREL_TEST_TMPDIR ?? os.tmpdir(), 'laurel-chaos-worker-'));
-  await chmod(dataDir, 0o755);
-  const port = await freePort();
-  const start = () => startEmbeddedPostgres({ dataDir, port, postgresFlags: ['-c', 'fsync=off'] });
-  let server: EmbeddedServer = await start();
-  await ensureDatabase(server.url('postgres'), 'laurel');
-  const url = server.url('laurel');
-  const database = createDatabase(url, 2);
-  await migrateToLatest(database.db);
+  const cluster = await crashableCluster('laurel-chaos-worker-');
+  const { url, database } = cluster;
   const { program, apiKey } = await createProgram(database.db, { name: 'Chaos: worker outage', currency: 'USD', timeZone: 'Europe/Paris' });
   const receiver = await startReceiver();
   const laurel: LaurelProcess = await startLaurel({
@@ -80,9 +48,7 @@ describe('PostgreSQL stopped immediately while the inline worker delivers webhoo
   afterAll(async () => {
     client.close();
     if (!exited()) await laurel.stop();
-    await database.close();
-    await server.stop().catch(() => {});
-    if (existsSync(dataDir)) await rm(dataDir, { recursive: true, force: true });
+    await cluster.remove();
   });
 
   it('keeps the process alive, and delivers every acknowledged event once PostgreSQL is back', async () => {
@@ -112,12 +78,12 @@ describe('PostgreSQL stopped immediately while the inline worker delivers webhoo
     for (let i = 0; i < CRASHES && !exited(); i++) {
       await sleep(3_000);
       journal.phase = 'outage';
-      await stopImmediately(dataDir);
+      await cluster.stopImmediately();
       progress(`PostgreSQL stopped immediately (${i + 1}/${CRASHES}), Laurel's worker mid-work`);
       await sleep(OUTAGE_MS);
       journal.phase = 'recovery';
       const restartedAt = Date.now();
-      server = await start();
+      await cluster.restart();
       lastRestartAt = new Date();
       progress('PostgreSQL restarted');
       // Back when Laurel answers a read again; a Laurel that exited will not, so stop waiting.
