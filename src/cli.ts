@@ -110,6 +110,9 @@ async function start(withApi: boolean) {
     }
     if (!withApi || config.runWorker) {
       const runner = await startWorker(database.db, resolved.url, (level, message) => {
+        // Ctrl-C stops the embedded database with us: the worker's connections then fail as it
+        // winds down (an UNLISTEN on a closed socket), which is expected and not worth a line.
+        if (stopping) return;
         if (level === 'error' || level === 'warning') process.stderr.write(`[worker] ${message}\n`);
       });
       resources.push({ close: () => runner.stop() });
