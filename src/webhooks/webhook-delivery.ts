@@ -33,7 +33,8 @@ async function attempt(db: Db, d: repo.ClaimedDelivery, options: DeliveryOptions
   const [event] = await findEventsByIds(db, [d.event_id]);
   if (!event) throw new Error(`event ${d.event_id} of delivery ${d.id} is missing`);
   const body = JSON.stringify(envelopeOf(event));
-  const startedAt = new Date();
+  // On the database's clock, like every time the delivery stores and the retry below.
+  const startedAt = new Date(Date.now() + clockOffsetMs);
   const headers = signatureHeaders(signingSecrets(d, d.now), eventPublicId(event.id), Math.floor(startedAt.getTime() / 1000), body);
   const response = await postWebhook(d.url, body, headers, options.webhookTimeoutMs);
   result.attempted++;
