@@ -34,11 +34,18 @@ export class PatientPool extends pg.Pool {
   readonly #wakers = new Set<() => void>();
   readonly #log: Log;
   readonly #repeatable: (query: unknown) => boolean;
+  readonly #retryDelayMs: { first: number; max: number };
 
-  constructor(config: pg.PoolConfig, options: { log?: Log; repeatable?: (query: unknown) => boolean } = {}) {
+  constructor(config: pg.PoolConfig, options: { log?: Log; repeatable?: (query: unknown) => boolean; retryDelayMs?: { first: number; max: number } } = {}) {
     super(config);
     this.#log = options.log ?? (() => {});
     this.#repeatable = options.repeatable ?? (() => false);
+    this.#retryDelayMs = options.retryDelayMs ?? { first: FIRST_RETRY_DELAY_MS, max: MAX_RETRY_DELAY_MS };
+  }
+
+  /** The wait after one of `delayMs`: doubling, up to the longest. */
+  #nextDelay(delayMs: number) {
+    return Math.min(delayMs * 2, this.#retryDelayMs.max);
   }
 
   /**
@@ -66,7 +73,7 @@ export class PatientPool extends pg.Pool {
     let current: pg.PoolClient | undefined = first;
     const send = (...args: unknown[]) => (current ?? first).query(...(args as Parameters<pg.PoolClient['query']>));
     const sendAgainAfterLoss = async (args: unknown[]) => {
-      for (let delayMs = FIRST_RETRY_DELAY_MS; ; delayMs = Math.min(delayMs * 2, MAX_RETRY_DELAY_MS)) {
+      for (let delayMs = this.#retryDelayMs.first; ; delayMs = this.#nextDelay(delayMs)) {
         if (!current) throw new Error('query on a released client');
         try {
           return await send(...args);
@@ -103,7 +110,7 @@ export class PatientPool extends pg.Pool {
   }
 
   async #connectWhenAvailable(): Promise<pg.PoolClient> {
-    for (let delayMs = FIRST_RETRY_DELAY_MS; ; delayMs = Math.min(delayMs * 2, MAX_RETRY_DELAY_MS)) {
+    for (let delayMs = this.#retryDelayMs.first; ; delayMs = this.#nextDelay(delayMs)) {
       try {
         const client = await super.connect();
         if (this.#waiting) {

@@ -98,8 +98,10 @@ export async function insertMessages(trx: Tx, rows: NewMessage[]): Promise<numbe
   return inserted.length;
 }
 
-/** Leases due messages; the attempt is counted at claim time, so a worker crashing mid-send cannot loop forever. */
-/** Claims due messages; each comes with the database's `now`, the clock its times are judged by. */
+/**
+ * Leases due messages; the attempt is counted at claim time, so a worker crashing mid-send cannot
+ * loop forever. Each comes with the database's `now`, the clock its times are judged by.
+ */
 export async function claimDueMessages(db: Db, limit: number, leaseMs: number) {
   const { rows } = await sql<ClaimedMessage>`
     with picked as (

@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.ts';
+import { clockFrom, type Db } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
 import { nextRetryAt } from '../jobs/retry-schedule.ts';
@@ -29,18 +29,14 @@ function domainOf(address: string): string {
   return match?.[1] ?? 'laurel.invalid';
 }
 
-/**
- * The database's clock, by which a message is judged due: read when it was claimed and carried
- * forward by the app's elapsed time, so that an app server's skewed clock never moves a send or
- * a retry (the test clock, when given, wins).
- */
-function databaseClock(m: repo.ClaimedMessage, options: SenderOptions): () => Date {
-  const offsetMs = m.now.getTime() - Date.now();
-  return () => options.clock?.() ?? new Date(Date.now() + offsetMs);
+/** The clock a message is judged due by (the database's, from its claim), unless a test clock is given. */
+function messageClock(m: repo.ClaimedMessage, options: SenderOptions): () => Date {
+  const database = clockFrom(m.now);
+  return () => options.clock?.() ?? database();
 }
 
 async function processMessage(db: Db, m: repo.ClaimedMessage, options: SenderOptions, result: SendResult) {
-  const clock = databaseClock(m, options);
+  const clock = messageClock(m, options);
   const now = clock();
   const skip = async (reason: string) => {
     if (await repo.updateLeasedMessage(db, m, { status: 'skipped', skip_reason: reason, locked_until: null })) result.skipped++;
@@ -148,7 +144,7 @@ export async function sendDueMessages(db: Db, options: SenderOptions, onError: (
     } catch (error) {
       // A rendering bug or a database hiccup: retry later, like a send failure.
       onError(error);
-      const retryAt = nextRetryAt(options.messageRetryScheduleMs, message.attempts, databaseClock(message, options)());
+      const retryAt = nextRetryAt(options.messageRetryScheduleMs, message.attempts, messageClock(message, options)());
       const lastError = String((error as Error).message ?? error).slice(0, 500);
       await repo.updateLeasedMessage(db, message, retryAt
         ? { next_attempt_at: retryAt, last_error: lastError, locked_until: null }

@@ -193,10 +193,15 @@ function eventRecords(rows: OrderEventRows): OrderEventRecord[] {
   });
 }
 
+/**
+ * The member an order's customer keys name. One named by id is returned locked, since the order
+ * is theirs whatever the claim window says and syncOrder locks its member anyway; one found by
+ * customer id, email or phone is only read, as the claim window may still turn them down.
+ */
 async function findMemberFor(ctx: LedgerContext, keys: CustomerKeys | undefined): Promise<{ member: MemberRow; explicit: boolean } | null> {
   if (!keys) return null;
   if (keys.memberId) {
-    const member = await findMemberRow(ctx.trx, ctx.program.id, keys.memberId);
+    const member = await repo.lockMember(ctx.trx, ctx.program.id, keys.memberId);
     return member ? { member, explicit: true } : null;
   }
   for (const key of [{ customerId: keys.customerId }, { email: keys.email }, { phone: keys.phone }]) {
@@ -250,18 +255,15 @@ export async function syncOrder(
 
   let memberId = order.member_id;
   let member: MemberRow | undefined;
-  if (!memberId && details?.customer?.memberId) {
-    // Named explicitly: the order is theirs whenever they joined (if they exist).
-    member = await repo.lockMember(ctx.trx, ctx.program.id, details.customer.memberId);
-    memberId = member?.id ?? null;
-  } else {
-    if (!memberId && details) {
-      const found = await findMemberFor(ctx, details.customer);
-      // A shopper who joined after the claim window closed does not get the order.
-      if (found && (found.explicit || found.member.enrolled_at <= claimUntil)) memberId = found.member.id;
+  if (!memberId && details) {
+    const found = await findMemberFor(ctx, details.customer);
+    // A shopper who joined after the claim window closed does not get the order.
+    if (found && (found.explicit || found.member.enrolled_at <= claimUntil)) {
+      memberId = found.member.id;
+      if (found.explicit) member = found.member;
     }
-    member = memberId ? await repo.lockMember(ctx.trx, ctx.program.id, memberId) : undefined;
   }
+  member ??= memberId ? await repo.lockMember(ctx.trx, ctx.program.id, memberId) : undefined;
   const active = member?.status === 'active';
 
   let context = order.context as OrderContext | null;

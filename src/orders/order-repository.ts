@@ -15,9 +15,9 @@ export type OrderRow = Awaited<ReturnType<typeof lockOrder>> & {};
 /**
  * Creates the order on its first event; either way returns it locked for this transaction. A row
  * this statement inserted is already ours (a concurrent first event waits on the unique key
- * until we commit), so only an existing order needs the second, locking read.
+ * until we commit), so only an existing order needs the second, locking read. `created` says
+ * this call inserted it: then nothing refers to it yet.
  */
-/** The order, locked; `created` when this call inserted it (then nothing refers to it yet). */
 export async function lockOrCreateOrder(trx: Tx, programId: string, storeId: string | null, externalId: string) {
   const created = await trx
     .insertInto('orders')

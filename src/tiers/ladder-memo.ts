@@ -7,16 +7,21 @@ import type { Executor } from '../db/database.ts';
  */
 const memo = new WeakMap<Executor, Map<string, Promise<unknown>>>();
 
-export function memoizedLadder<T>(db: Executor, programId: string, load: () => Promise<T>): Promise<T> {
-  if (!db.isTransaction) return load();
+function perTransaction(db: Executor): Map<string, Promise<unknown>> {
   let perTx = memo.get(db);
   if (!perTx) memo.set(db, (perTx = new Map()));
+  return perTx;
+}
+
+export function memoizedLadder<T>(db: Executor, programId: string, load: () => Promise<T>): Promise<T> {
+  if (!db.isTransaction) return load();
+  const perTx = perTransaction(db);
   let found = perTx.get(programId) as Promise<T> | undefined;
   if (!found) {
     found = load();
     perTx.set(programId, found);
     // A failed read is not kept: the transaction is failing anyway, and nothing stale lingers.
-    found.catch(() => perTx!.delete(programId));
+    found.catch(() => perTx.delete(programId));
   }
   return found;
 }
@@ -27,8 +32,7 @@ export function memoizedLadder<T>(db: Executor, programId: string, load: () => P
  */
 export function rememberNoLadder(db: Executor, programId: string) {
   if (!db.isTransaction) return;
-  let perTx = memo.get(db);
-  if (!perTx) memo.set(db, (perTx = new Map()));
+  const perTx = perTransaction(db);
   if (!perTx.has(programId)) perTx.set(programId, Promise.resolve(null));
 }
 

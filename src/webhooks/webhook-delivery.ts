@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.ts';
+import { clockFrom, type Db } from '../db/database.ts';
 import { envelopeOf, eventPublicId, findEventsByIds, recordEvent } from '../events/event-repository.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
 import { nextRetryAt } from '../jobs/retry-schedule.ts';
@@ -29,18 +29,17 @@ export function signingSecrets(d: Pick<repo.ClaimedDelivery, 'secret' | 'previou
   return secrets;
 }
 
-async function attempt(db: Db, d: repo.ClaimedDelivery, options: DeliveryOptions, result: SweepResult, clockOffsetMs: number) {
+async function attempt(db: Db, d: repo.ClaimedDelivery, options: DeliveryOptions, result: SweepResult) {
+  // Every time this attempt stores or signs is on the database's clock, which due-ness is judged by.
+  const databaseClock = clockFrom(d.now);
   const [event] = await findEventsByIds(db, [d.event_id]);
   if (!event) throw new Error(`event ${d.event_id} of delivery ${d.id} is missing`);
   const body = JSON.stringify(envelopeOf(event));
-  // On the database's clock, like every time the delivery stores and the retry below.
-  const startedAt = new Date(Date.now() + clockOffsetMs);
+  const startedAt = databaseClock();
   const headers = signatureHeaders(signingSecrets(d, d.now), eventPublicId(event.id), Math.floor(startedAt.getTime() / 1000), body);
   const response = await postWebhook(d.url, body, headers, options.webhookTimeoutMs);
   result.attempted++;
-  // Retry times are on the database clock, which due-ness is judged by.
-  const dbNow = new Date(Date.now() + clockOffsetMs);
-  const retryAt = response.ok ? null : nextRetryAt(options.webhookRetryScheduleMs, d.run_attempts + 1, dbNow, options.webhookRetryJitter);
+  const retryAt = response.ok ? null : nextRetryAt(options.webhookRetryScheduleMs, d.run_attempts + 1, databaseClock(), options.webhookRetryJitter);
   await inTransaction(db, async (trx) => {
     const outcome = await repo.completeAttempt(trx, d, { succeeded: response.ok, statusCode: response.statusCode, error: response.error, startedAt, retryAt });
     // Our lease ran out and another worker recorded this attempt: it owns the delivery now.
@@ -94,7 +93,7 @@ export async function deliverDue(db: Db, options: DeliveryOptions): Promise<Swee
   ({ more: result.more } = await sweepLanes(options.webhookParallelism, options.sweepBudgetMs, async () => {
     const [delivery] = await repo.claimDueDeliveries(db, 1, options.webhookLeaseMs);
     if (!delivery) return false;
-    await attempt(db, delivery, options, result, delivery.now.getTime() - Date.now());
+    await attempt(db, delivery, options, result);
     return true;
   }));
   return result;

@@ -65,14 +65,14 @@ describe('PatientPool', () => {
 
   it('gives up at once when told to stop waiting, and fails as before from then on', async () => {
     const db = await relay();
-    const pool = new PatientPool({ connectionString: db.url, max: 2 });
+    // Ten minutes between attempts: only stopWaiting() can end the wait within the test's time
+    // limit, so the rejection itself shows the waiting call was woken, with no timing asserted.
+    const pool = new PatientPool({ connectionString: db.url, max: 2 }, { retryDelayMs: { first: 600_000, max: 600_000 } });
     afterAll(() => pool.end());
     const connecting = pool.connect();
     expect(await settledWithin(connecting, 300)).toBe(false);
-    const startedAt = Date.now();
     pool.stopWaiting();
     await expect(connecting).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    expect(Date.now() - startedAt).toBeLessThan(500);
     await expect(pool.connect()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
