@@ -1,19 +1,33 @@
 import { sql } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
 
+export interface StoredAnswer { request_hash: string; response_status: number; response_body: unknown }
+
 /**
- * Holds the key's advisory lock until the transaction ends. A concurrent duplicate waits at most
- * `waitMs` for the first request to finish (then replays its response) before giving up with
- * lock_not_available (55P03). The lock is nearly always free: one try first, and the timed
- * wait (three statements) only when another request holds it.
+ * Takes each key's advisory lock if it is free and reads, after the locks, the answers stored
+ * under the keys it took (laurel_claim_keys, migration 0009): one statement. Never waits; the
+ * result has an entry for each key taken (null when nothing is stored under it), none for a key
+ * another transaction holds.
  */
-export async function lockKey(trx: Tx, programId: string, key: string, waitMs: number): Promise<void> {
-  const lockName = `${programId}:${key}`;
-  const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtextextended(${lockName}, 0)) as locked`.execute(trx);
-  if (rows[0]?.locked) return;
+export async function claimKeys(trx: Tx, programId: string, keys: string[]): Promise<Map<string, StoredAnswer | null>> {
+  const { rows } = await sql<{ key: string; request_hash: string | null; response_status: number | null; response_body: unknown }>`
+    select key, request_hash, response_status, response_body from laurel_claim_keys(${programId}::uuid, ${keys}::text[])`.execute(trx);
+  return new Map(rows.map((r) => [r.key, r.request_hash === null ? null : r as StoredAnswer]));
+}
+
+/**
+ * The key's lock and stored answer. The lock is nearly always free, so it is claimed first (one
+ * statement with the read); only when another request holds it does a concurrent duplicate wait,
+ * at most `waitMs`, for the first to finish (then replays its response) before giving up with
+ * lock_not_available (55P03): three statements for the timed wait and one for the read.
+ */
+export async function lockKey(trx: Tx, programId: string, key: string, waitMs: number): Promise<StoredAnswer | undefined> {
+  const claimed = await claimKeys(trx, programId, [key]);
+  if (claimed.has(key)) return claimed.get(key) ?? undefined;
   await sql.raw(`set local lock_timeout = ${Math.max(1, Math.floor(waitMs))}`).execute(trx);
-  await sql`select pg_advisory_xact_lock(hashtextextended(${lockName}, 0))`.execute(trx);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`${programId}:${key}`}, 0))`.execute(trx);
   await sql.raw('set local lock_timeout = 0').execute(trx);
+  return findKey(trx, programId, key);
 }
 
 export async function findKey(db: Executor, programId: string, key: string) {
@@ -36,26 +50,6 @@ export async function deleteKeysBefore(db: Executor, before: Date) {
 }
 
 // ---------------------------------------------------------------- many keys at once (group commit)
-
-/**
- * Takes each key's advisory lock if it is free (the same lock as lockKey's) and returns the keys
- * it took. Never waits: a key held elsewhere is left to the caller (who sends that request down
- * the single path, where it waits its turn).
- */
-export async function tryLockKeys(trx: Tx, programId: string, keys: string[]): Promise<Set<string>> {
-  const { rows } = await sql<{ key: string }>`
-    select k.key from unnest(${keys}::text[]) as k(key)
-    where pg_try_advisory_xact_lock(hashtextextended(${programId}::text || ':' || k.key, 0))`.execute(trx);
-  return new Set(rows.map((r) => r.key));
-}
-
-/** Read after tryLockKeys, in a statement of its own, so that it sees what a previous holder committed. */
-export async function findKeys(db: Executor, programId: string, keys: string[]) {
-  if (keys.length === 0) return new Map<string, { request_hash: string; response_status: number; response_body: unknown }>();
-  const rows = await db.selectFrom('idempotency_keys').select(['key', 'request_hash', 'response_status', 'response_body'])
-    .where('program_id', '=', programId).where(sql<boolean>`key = any(${keys}::text[])`).execute();
-  return new Map(rows.map((r) => [r.key, r]));
-}
 
 /** Stores many responses in one statement; returns each body as stored, by key. */
 export async function saveKeys(trx: Tx, programId: string, rows: { key: string; request_hash: string; response_status: number; response_body: unknown }[]) {

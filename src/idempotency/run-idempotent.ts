@@ -54,8 +54,7 @@ type KeyOptions = { programId: string; key: string; hash: string; waitMs: number
 
 /** Takes the key's lock; the stored answer when the key was used before (or a refusal if for another request). */
 async function lockAndReplay(trx: Tx, options: KeyOptions): Promise<Outcome | undefined> {
-  await repo.lockKey(trx, options.programId, options.key, options.waitMs);
-  const existing = await repo.findKey(trx, options.programId, options.key);
+  const existing = await repo.lockKey(trx, options.programId, options.key, options.waitMs);
   if (!existing) return undefined;
   if (existing.request_hash !== options.hash) throw keyReused(options.key);
   return { status: existing.response_status, body: existing.response_body, replayed: true };
@@ -144,10 +143,9 @@ export async function runIdempotentGroup(
       if (r.key.length > 0 && r.key.length <= MAX_KEY_LENGTH && !first.has(r.key)) first.set(r.key, i);
     });
     if (first.size === 0) return answers;
-    const locked = await repo.tryLockKeys(trx, programId, [...first.keys()]);
-    const stored = await repo.findKeys(trx, programId, [...locked]);
+    const stored = await repo.claimKeys(trx, programId, [...first.keys()]);
     const fresh: number[] = [];
-    for (const key of locked) {
+    for (const key of stored.keys()) {
       const i = first.get(key)!;
       const found = stored.get(key);
       if (!found) fresh.push(i);

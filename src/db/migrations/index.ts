@@ -7,6 +7,7 @@ import * as rewards from './0005-rewards.ts';
 import * as imports from './0006-imports.ts';
 import * as cursorPrecision from './0007-cursor-precision.ts';
 import * as orderTierIndex from './0008-order-tier-index.ts';
+import * as claimKeys from './0009-claim-keys.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0006-imports': imports,
   '0007-cursor-precision': cursorPrecision,
   '0008-order-tier-index': orderTierIndex,
+  '0009-claim-keys': claimKeys,
 };
