@@ -2,7 +2,6 @@ import { releaseVouchers } from '../rewards/voucher-operations.ts';
 import { settleOrderTierActivity } from '../tiers/tier-operations.ts';
 import { createHash } from 'node:crypto';
 import type { OrderEventType } from '../db/schema.ts';
-import { recordEvent } from '../events/event-repository.ts';
 import { invariant, ProblemError } from '../http/error-codes.ts';
 import { canonicalJson } from '../idempotency/run-idempotent.ts';
 import * as ledger from '../ledger/ledger-operations.ts';
@@ -55,12 +54,17 @@ interface Env {
   settings: EarningSettings;
   wallets: Record<string, { pendingDays: number }>;
   currency: { code: string; exponent: number };
+  rulesInForce?: { at: Date; rules: CompiledRule[] };
 }
 
-async function envOf(ctx: LedgerContext): Promise<Env> {
+/**
+ * `placedAt`: when the order is likely placed (this event's details, or its time): the rules in
+ * force then come with the environment, in its statement, and are used if the guess was right.
+ */
+async function envOf(ctx: LedgerContext, placedAt?: Date): Promise<Env> {
   const program = await programDetails(ctx);
-  const { settings, wallets } = await earningEnvironment(ctx.trx, ctx.program.id);
-  return { program, settings, wallets, currency: { code: program.currency, exponent: program.currency_exponent } };
+  const { settings, wallets, rulesInForce } = await earningEnvironment(ctx.trx, ctx.program.id, placedAt);
+  return { program, settings, wallets, currency: { code: program.currency, exponent: program.currency_exponent }, rulesInForce };
 }
 
 const hash = (value: unknown) => createHash('sha256').update(canonicalJson(value)).digest('hex');
@@ -116,9 +120,6 @@ async function validateDetails(ctx: LedgerContext, env: Env, store: { kind: stri
   if (customer?.email !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(customer.email)) {
     throw new ProblemError('invalid_email', `"${customer.email}" is not an email address`, { field: 'order.customer.email' });
   }
-  if (customer?.memberId !== undefined && !(await findMemberRow(ctx.trx, ctx.program.id, customer.memberId))) {
-    throw new ProblemError('member_not_found', `no member ${customer.memberId} in this program`);
-  }
   return { ...details, channel: details.channel ?? store?.kind ?? undefined, ...(customer ? { customer } : {}) };
 }
 
@@ -142,14 +143,21 @@ function validateRefund(input: OrderEventInput, knownLines: Set<string> | null) 
 // ---------------------------------------------------------------- ingestion
 
 export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInput) {
-  const env = await envOf(ctx);
   const occurredAt = new Date(input.occurredAt);
   if (Number.isNaN(occurredAt.getTime())) throw new ProblemError('validation_failed', 'occurredAt is not a date-time', { field: 'occurredAt' });
+  const placedAt = input.order?.placedAt !== undefined ? new Date(input.order.placedAt) : occurredAt;
+  const env = await envOf(ctx, Number.isNaN(placedAt.getTime()) ? undefined : placedAt);
   const store = input.store ? await repo.findStoreByCode(ctx.trx, ctx.program.id, input.store) : null;
   if (input.store && !store) throw new ProblemError('unknown_store', `this program has no store "${input.store}"`, { store: input.store });
   const details = input.order ? await validateDetails(ctx, env, store ?? null, input.order) : undefined;
 
   const { order, created } = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId);
+  // The member the details name must exist. An order this event created becomes theirs (below),
+  // so they are locked now, after the order as always, and once; otherwise only read.
+  const namedId = details?.customer?.memberId;
+  const named = namedId === undefined ? undefined
+    : created ? await repo.lockMember(ctx.trx, ctx.program.id, namedId) : await findMemberRow(ctx.trx, ctx.program.id, namedId);
+  if (namedId !== undefined && !named) throw new ProblemError('member_not_found', `no member ${namedId} in this program`);
   const payloadHash = hash({ type: input.type, occurredAt: occurredAt.toISOString(), order: input.order ?? null, refund: input.refund ?? null });
   // Recorded first (one statement for the usual new event); a check below that refuses the
   // event throws, and its transaction takes the row back with everything else.
@@ -174,10 +182,12 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
     invalid(`the order belongs to member ${order.member_id}, not ${details.customer.memberId}`, 'order.customer.memberId');
   }
   // An order this event created has this event alone, and nothing recorded for it yet.
-  const { order: synced, events } = await syncOrder(ctx, env, order, store?.code ?? null, created ? { events: [event] } : {});
-  await recordEvent(ctx.trx, ctx.program.id, `order.${input.type}`, synced.member_id, {
-    orderId: synced.id, store: store?.code ?? null, externalId: synced.external_id, eventId: input.eventId, status: synced.status,
-    memberId: synced.member_id,
+  const { order: synced, events } = await syncOrder(ctx, env, order, store?.code ?? null, {
+    ...(created ? { events: [event], member: named } : {}),
+    announce: (after) => ({
+      type: `order.${input.type}`,
+      payload: { orderId: after.id, store: store?.code ?? null, externalId: after.external_id, eventId: input.eventId, status: after.status, memberId: after.member_id },
+    }),
   });
   return { duplicate: false, order: await orderView(ctx, synced, { events, awards: await awardRepo.awardsOfOrder(ctx.trx, synced.id), storeCode: store?.code ?? null }) };
 }
@@ -244,8 +254,14 @@ function earningBasis(state: OrderState, from: 'paid' | 'fulfilled'): Date | nul
  */
 export async function syncOrder(
   ctx: LedgerContext, env: Env, order: OrderRow, storeCode: string | null,
-  /** `events`: the order was created in this transaction with these events (so nothing refers to it yet). */
-  known: { events?: OrderEventRows } = {},
+  known: {
+    /** The order was created in this transaction with these events (so nothing refers to it yet). */
+    events?: OrderEventRows;
+    /** The member its details name by id, already locked. */
+    member?: MemberRow;
+    /** The outbox event of this change, written with the order's update (one statement). */
+    announce?: (after: Pick<OrderRow, 'id' | 'external_id' | 'status' | 'member_id'>) => { type: string; payload: Record<string, unknown> } | null;
+  } = {},
 ): Promise<{ order: OrderRow; events: OrderEventRows }> {
   const isNew = known.events !== undefined;
   const events = known.events ?? await repo.eventsOfOrder(ctx.trx, order.id);
@@ -256,7 +272,7 @@ export async function syncOrder(
   let memberId = order.member_id;
   let member: MemberRow | undefined;
   if (!memberId && details) {
-    const found = await findMemberFor(ctx, details.customer);
+    const found = known.member ? { member: known.member, explicit: true } : await findMemberFor(ctx, details.customer);
     // A shopper who joined after the claim window closed does not get the order.
     if (found && (found.explicit || found.member.enrolled_at <= claimUntil)) {
       memberId = found.member.id;
@@ -271,7 +287,8 @@ export async function syncOrder(
   let evaluatedHash = order.evaluated_hash;
   const detailsHash = details ? hash({ details, placedAt: state.placedAt.toISOString(), store: storeCode }) : null;
   if (memberId && details && (evaluation === null || evaluatedHash !== detailsHash)) {
-    const rules = (await rulesInForce(ctx.trx, ctx.program.id, state.placedAt)).filter((r) => ORDER_RULE_KINDS.has(r.kind));
+    const prefetched = env.rulesInForce?.at.getTime() === state.placedAt.getTime() ? env.rulesInForce.rules : undefined;
+    const rules = (prefetched ?? await rulesInForce(ctx.trx, ctx.program.id, state.placedAt)).filter((r) => ORDER_RULE_KINDS.has(r.kind));
     context ??= await snapshotContext(ctx, member!, order.id, state.placedAt, rules);
     const evalCtx: EvaluationContext = {
       member: context.member, orderNumber: context.orderNumber, capUsage: context.capUsage, timeZone: ctx.program.time_zone,
@@ -299,6 +316,7 @@ export async function syncOrder(
   if (state.cancelledAt) await releaseVouchers(ctx, { orderId: order.external_id });
 
   const keys = details?.customer;
+  const announced = known.announce?.({ id: order.id, external_id: order.external_id, status: state.status, member_id: memberId });
   const updated = await repo.updateOrder(ctx.trx, order.id, {
     member_id: memberId,
     customer_id: memberId ? null : keys?.customerId ?? null,
@@ -316,7 +334,7 @@ export async function syncOrder(
     refunded_minor: state.shares?.refundedMinor ?? 0,
     details, details_hash: detailsHash, context, evaluation, evaluated_hash: evaluatedHash,
     updated_at: ctx.now,
-  });
+  }, announced && { programId: ctx.program.id, memberId, ...announced });
   return { order: updated, events };
 }
 
@@ -414,11 +432,10 @@ export async function claimOrdersForMember(ctx: LedgerContext, member: MemberRow
   for (const { id } of orders) {
     const order = await repo.lockOrder(ctx.trx, ctx.program.id, id);
     const store = order.store_id ? await repo.findStoreById(ctx.trx, ctx.program.id, order.store_id) : null;
-    const { order: synced } = await syncOrder(ctx, env, order, store?.code ?? null);
-    if (synced.member_id === member.id) {
-      claimed++;
-      await recordEvent(ctx.trx, ctx.program.id, 'order.claimed', member.id, { orderId: synced.id, externalId: synced.external_id, memberId: member.id });
-    }
+    const { order: synced } = await syncOrder(ctx, env, order, store?.code ?? null, {
+      announce: (after) => after.member_id === member.id ? { type: 'order.claimed', payload: { orderId: after.id, externalId: after.external_id, memberId: member.id } } : null,
+    });
+    if (synced.member_id === member.id) claimed++;
   }
   return claimed;
 }

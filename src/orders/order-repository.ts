@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
 import type { OrderEventType, OrdersTable } from '../db/schema.ts';
+import { eventInsert, type OutboxEvent } from '../events/event-repository.ts';
 
 export async function findStoreByCode(db: Executor, programId: string, code: string) {
   return db.selectFrom('stores').select(['id', 'code', 'kind', 'currency']).where('program_id', '=', programId).where('code', '=', code).executeTakeFirst();
@@ -88,14 +89,12 @@ export async function eventsOfOrders(db: Executor, orderIds: string[]) {
 export type OrderUpdate = Omit<Selectable<OrdersTable>, 'id' | 'program_id' | 'store_id' | 'external_id' | 'created_at' | 'details' | 'context' | 'evaluation'>
   & { details: unknown; context: unknown; evaluation: unknown };
 
-export async function updateOrder(trx: Tx, id: string, values: OrderUpdate) {
+/** Updates the order; `event`, when given, is written to the outbox by the same statement. */
+export async function updateOrder(trx: Tx, id: string, values: OrderUpdate, event?: OutboxEvent | null) {
   const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
-  return trx
-    .updateTable('orders')
-    .set({ ...values, details: json(values.details), context: json(values.context), evaluation: json(values.evaluation) })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const set = { ...values, details: json(values.details), context: json(values.context), evaluation: json(values.evaluation) };
+  if (!event) return trx.updateTable('orders').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  return trx.with('announced', (db) => eventInsert(db, event)).updateTable('orders').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
 /** Orders waiting for this shopper to join, still inside their claim window at the member's enrolment. */

@@ -192,16 +192,20 @@ export async function updateEarningSettings(ctx: LedgerContext, input: Partial<E
   return next;
 }
 
-/** Wallet defaults the evaluation needs (pending days per wallet code). */
-/** getEarningSettings and walletDefaults together, in one round trip (an order event needs both). */
-export async function earningEnvironment(db: Executor, programId: string) {
-  const { settings, wallets } = await repo.settingsAndWallets(db, programId);
+/**
+ * getEarningSettings and walletDefaults together, in one round trip (an order event needs both);
+ * with `rulesAt`, rulesInForce at that instant too.
+ */
+export async function earningEnvironment(db: Executor, programId: string, rulesAt?: Date) {
+  const { settings, wallets, rules } = await repo.settingsAndWallets(db, programId, rulesAt);
   return {
+    rulesInForce: rulesAt && rules ? { at: rulesAt, rules: rules.map(compileCached).sort(byPriority) } : undefined,
     settings: settings ? { claimWindowDays: settings.claim_window_days, pendingFrom: settings.pending_from } : { ...DEFAULT_SETTINGS },
     wallets: Object.fromEntries(wallets.map((w) => [w.code, { pendingDays: w.pending_days }])) as Record<string, { pendingDays: number }>,
   };
 }
 
+/** Wallet defaults the evaluation needs (pending days per wallet code). */
 export async function walletDefaults(db: Executor, programId: string): Promise<Record<string, { pendingDays: number }>> {
   const rows = await repo.walletsOf(db, programId);
   return Object.fromEntries(rows.map((w) => [w.code, { pendingDays: w.pending_days }]));

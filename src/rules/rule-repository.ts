@@ -74,16 +74,24 @@ export async function listRuleIds(db: Executor, programId: string, filter: { kin
 }
 
 /** For each rule, the version in force at `at` (latest effective_from at or before it), enabled ones only. */
-export async function versionsInForce(db: Executor, programId: string, at: Date): Promise<RuleVersionRow[]> {
-  const { rows } = await sql<RuleVersionRow>`
+/** Each rule's latest version effective at `at`, when enabled. */
+const versionsInForceSql = (programId: string, at: Date) => sql<RuleVersionRow>`
     select * from (
       select distinct on (v.rule_id) v.id, v.rule_id, r.kind, v.version, v.effective_from, v.enabled, v.name, v.priority,
              v.stop_further, v.config, v.created_by, v.created_at
       from earning_rule_versions v join earning_rules r on r.id = v.rule_id
       where v.program_id = ${programId} and v.effective_from <= ${at}
       order by v.rule_id, v.effective_from desc, v.version desc
-    ) current where enabled`.execute(db);
+    ) current where enabled`;
+
+export async function versionsInForce(db: Executor, programId: string, at: Date): Promise<RuleVersionRow[]> {
+  const { rows } = await versionsInForceSql(programId, at).execute(db);
   return rows;
+}
+
+/** A row of versionsInForceSql that came as JSON (its instants as text). */
+function versionFromJson(row: Omit<RuleVersionRow, 'effective_from' | 'created_at'> & { effective_from: string; created_at: string }): RuleVersionRow {
+  return { ...row, effective_from: new Date(row.effective_from), created_at: new Date(row.created_at) };
 }
 
 export async function findVersion(db: Executor, programId: string, ruleId: string, version: number): Promise<RuleVersionRow | undefined> {
@@ -109,13 +117,17 @@ export async function upsertSettings(trx: Tx, programId: string, values: { claim
 }
 
 /** The earning settings row (if any) and the wallets' defaults, in one round trip. */
-export async function settingsAndWallets(db: Executor, programId: string) {
+/** The earning settings and the wallets; with `rulesAt`, also versionsInForce at that instant. */
+export async function settingsAndWallets(db: Executor, programId: string, rulesAt?: Date) {
   const { rows } = await sql<{
     settings: { claim_window_days: number; pending_from: 'paid' | 'fulfilled' } | null;
     wallets: { code: string; pending_days: number; unit: string }[];
+    rules: Parameters<typeof versionFromJson>[0][] | null;
   }>`select (select json_build_object('claim_window_days', claim_window_days, 'pending_from', pending_from) from earning_settings where program_id = ${programId}) as settings,
-            coalesce((select json_agg(json_build_object('code', code, 'pending_days', pending_days, 'unit', unit)) from wallets where program_id = ${programId}), '[]'::json) as wallets`.execute(db);
-  return rows[0]!;
+            coalesce((select json_agg(json_build_object('code', code, 'pending_days', pending_days, 'unit', unit)) from wallets where program_id = ${programId}), '[]'::json) as wallets,
+            ${rulesAt ? sql`coalesce((select json_agg(c) from (${versionsInForceSql(programId, rulesAt)}) c), '[]'::json)` : sql`null::json`} as rules`.execute(db);
+  const { rules, ...rest } = rows[0]!;
+  return { ...rest, rules: rules?.map(versionFromJson) };
 }
 
 export async function walletsOf(db: Executor, programId: string) {

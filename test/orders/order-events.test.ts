@@ -140,8 +140,13 @@ describe('order events', async () => {
     const claimed = await t.call('GET', `/v1/orders/lookup?orderId=${orderId}`);
     expect(claimed.body).toMatchObject({ memberId: m.id, claimUntil: null, points: { held: { points: 100 } } });
     expect(await balance(t, m.id)).toMatchObject({ pending: 100 });
-    const events = await t.call('GET', '/v1/events?type=order.claimed');
-    expect(events.status).toBe(200);
+    const events = await t.call('GET', `/v1/events?type=order.claimed&memberId=${m.id}`);
+    expect(events.body.data).toEqual([expect.objectContaining({
+      type: 'order.claimed', memberId: m.id, data: { orderId: claimed.body.id, externalId: orderId, memberId: m.id },
+    })]);
+    // The order's own event was announced when it arrived, before anyone had claimed it.
+    const paid = (await t.call('GET', '/v1/events?type=order.paid&limit=100')).body.data.filter((e: any) => e.data.externalId === orderId);
+    expect(paid).toEqual([expect.objectContaining({ memberId: null, data: expect.objectContaining({ eventId: 'p', status: 'paid', memberId: null }) })]);
   });
 
   it('does not give an order to a shopper who joined after the claim window', async () => {

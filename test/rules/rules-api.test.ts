@@ -81,6 +81,16 @@ describe('earning rules API', async () => {
     expect(early.body.order.points.breakdown[0]).toMatchObject({ name: '1 per dollar', version: 1, points: 100 });
     const late = await send(uniqueId('o'), new Date(START.getTime() + DAY + 3_600_000).toISOString());
     expect(late.body.order.points.breakdown[0]).toMatchObject({ name: '2 per dollar', version: 2, points: 200 });
+    // Without placedAt an order is placed at its first event: paid after v2 took effect, an order
+    // created under v1 still earns by v1 (the rules read with the event's own time are not used).
+    const created = uniqueId('o');
+    const event = (eventId: string, type: string, occurredAt: string) => t.call('POST', '/v1/orders/events', {
+      ...as, idempotencyKey: false,
+      body: { orderId: created, eventId, type, occurredAt, order: orderBody([{ id: 'a', quantity: 1, unitPriceMinor: 10000 }], { customer: { memberId: m.id } }) },
+    });
+    expect((await event('c', 'created', new Date(START.getTime() + 3_600_000).toISOString())).status).toBe(201);
+    const paidLater = await event('p', 'paid', new Date(START.getTime() + DAY + 7_200_000).toISOString());
+    expect(paidLater.body.order.points.breakdown[0]).toMatchObject({ name: '1 per dollar', version: 1, points: 100 });
 
     // The past cannot be rewritten; a version cannot come before the latest.
     const past = await t.call('PUT', `/v1/rules/${v1.body.id}`, { ...as, idempotencyKey: uniqueId('k'), body: { name: 'x', effectiveFrom: START.toISOString(), config: { points: 5, perAmountMinor: 100 } } });
@@ -93,7 +103,7 @@ describe('earning rules API', async () => {
     expect(off.body).toMatchObject({ status: 'disabled', current: null });
     const afterOff = await send(uniqueId('o'), clock.current!.toISOString());
     expect(afterOff.body.order.points.breakdown).toEqual([]);
-    expect((await t.call('GET', `/v1/members/${m.id}/balances/points`, as)).body).toMatchObject({ available: 300 });
+    expect((await t.call('GET', `/v1/members/${m.id}/balances/points`, as)).body).toMatchObject({ available: 400 });
     clock.set(START);
     await expectLedgerOk(t, p.key);
   });
