@@ -151,21 +151,21 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
   if (input.store && !store) throw new ProblemError('unknown_store', `this program has no store "${input.store}"`, { store: input.store });
   const details = input.order ? await validateDetails(ctx, env, store ?? null, input.order) : undefined;
 
-  const { order, created } = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId);
+  const payloadHash = hash({ type: input.type, occurredAt: occurredAt.toISOString(), order: input.order ?? null, refund: input.refund ?? null });
+  // Recorded first (with a new order, by the statement that creates it); a check below that
+  // refuses the event throws, and its transaction takes the row back with everything else.
+  const event = {
+    event_id: input.eventId, type: input.type, occurred_at: occurredAt,
+    payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, received_at: ctx.now,
+  };
+  const { order, created } = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId, { ...event, payload_hash: payloadHash });
   // The member the details name must exist. An order this event created becomes theirs (below),
   // so they are locked now, after the order as always, and once; otherwise only read.
   const namedId = details?.customer?.memberId;
   const named = namedId === undefined ? undefined
     : created ? await repo.lockMember(ctx.trx, ctx.program.id, namedId) : await findMemberRow(ctx.trx, ctx.program.id, namedId);
   if (namedId !== undefined && !named) throw new ProblemError('member_not_found', `no member ${namedId} in this program`);
-  const payloadHash = hash({ type: input.type, occurredAt: occurredAt.toISOString(), order: input.order ?? null, refund: input.refund ?? null });
-  // Recorded first (one statement for the usual new event); a check below that refuses the
-  // event throws, and its transaction takes the row back with everything else.
-  const event = {
-    event_id: input.eventId, type: input.type, occurred_at: occurredAt,
-    payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, received_at: ctx.now,
-  };
-  const recorded = await repo.insertOrderEvent(ctx.trx, { program_id: ctx.program.id, order_id: order.id, ...event, payload_hash: payloadHash });
+  const recorded = created || await repo.insertOrderEvent(ctx.trx, { program_id: ctx.program.id, order_id: order.id, ...event, payload_hash: payloadHash });
   if (!recorded) {
     const existing = await repo.findOrderEvent(ctx.trx, order.id, input.eventId);
     invariant(existing, 'an order event that conflicted exists');

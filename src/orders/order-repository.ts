@@ -13,18 +13,33 @@ export async function findStoreById(db: Executor, programId: string, id: string)
 
 export type OrderRow = Awaited<ReturnType<typeof lockOrder>> & {};
 
+export interface OrderEventValues {
+  event_id: string; type: OrderEventType; occurred_at: Date; payload: Record<string, unknown>; payload_hash: string; received_at: Date;
+}
+
 /**
- * Creates the order on its first event; either way returns it locked for this transaction. A row
- * this statement inserted is already ours (a concurrent first event waits on the unique key
- * until we commit), so only an existing order needs the second, locking read. `created` says
- * this call inserted it: then nothing refers to it yet.
+ * Creates the order on its first event, recording that event with it (one statement); either way
+ * returns the order locked for this transaction. A row this statement inserted is already ours (a
+ * concurrent first event waits on the unique key until we commit), so only an existing order
+ * needs the second, locking read, and its event is recorded by insertOrderEvent. `created` says
+ * this call inserted the order and its event: then nothing else refers to it yet.
  */
-export async function lockOrCreateOrder(trx: Tx, programId: string, storeId: string | null, externalId: string) {
+export async function lockOrCreateOrder(trx: Tx, programId: string, storeId: string | null, externalId: string, event: OrderEventValues) {
   const created = await trx
-    .insertInto('orders')
-    .values({ program_id: programId, store_id: storeId, external_id: externalId, status: 'pending' })
-    .onConflict((oc) => oc.doNothing())
-    .returningAll()
+    .with('o', (db) => db.insertInto('orders')
+      .values({ program_id: programId, store_id: storeId, external_id: externalId, status: 'pending' })
+      .onConflict((oc) => oc.doNothing())
+      .returningAll())
+    .with('e', (db) => db.insertInto('order_events')
+      .columns(['program_id', 'order_id', 'event_id', 'type', 'occurred_at', 'payload', 'payload_hash', 'received_at'])
+      // Typed casts: the values of an INSERT … SELECT are not typed by their target columns.
+      .expression((eb) => eb.selectFrom('o').select([
+        'o.program_id', 'o.id', sql<string>`${event.event_id}::text`.as('event_id'), sql<OrderEventType>`${event.type}::text`.as('type'),
+        sql<Date>`${event.occurred_at}::timestamptz`.as('occurred_at'), sql<string>`${JSON.stringify(event.payload)}::jsonb`.as('payload'),
+        sql<string>`${event.payload_hash}::text`.as('payload_hash'), sql<Date>`${event.received_at}::timestamptz`.as('received_at'),
+      ])))
+    .selectFrom('o')
+    .selectAll()
     .executeTakeFirst();
   if (created) return { order: created, created: true };
   let q = trx.selectFrom('orders').selectAll().where('program_id', '=', programId).where('external_id', '=', externalId);
@@ -51,10 +66,7 @@ export async function findOrderEvent(trx: Tx, orderId: string, eventId: string) 
 }
 
 /** Records the event unless the order already has one with this id; true when it was recorded. */
-export async function insertOrderEvent(
-  trx: Tx,
-  values: { program_id: string; order_id: string; event_id: string; type: OrderEventType; occurred_at: Date; payload: Record<string, unknown>; payload_hash: string; received_at: Date },
-): Promise<boolean> {
+export async function insertOrderEvent(trx: Tx, values: OrderEventValues & { program_id: string; order_id: string }): Promise<boolean> {
   const row = await trx.insertInto('order_events').values({ ...values, payload: JSON.stringify(values.payload) })
     .onConflict((oc) => oc.columns(['order_id', 'event_id']).doNothing())
     .returning('id').executeTakeFirst();
