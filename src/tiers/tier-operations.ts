@@ -132,7 +132,11 @@ export async function removeTier(ctx: TierContext, code: string) {
  * history, tier.changed events and entry rewards. Shared by the review job and every
  * per-member operation, so both paths move members by the same rules.
  */
-export async function processDue(ctx: TierContext, ladder: Ladder, ids: string[]) {
+/**
+ * `beforeLedger` runs between the set-based statements and the entry rewards, which go through
+ * the ledger (the review batch turns the foreign-key checks back on there).
+ */
+export async function processDue(ctx: TierContext, ladder: Ladder, ids: string[], beforeLedger?: () => Promise<void>) {
   const reasons = new Map<string, string>();
   const note = (id: string, reason: string) => {
     if (!reasons.has(id)) reasons.set(id, reason);
@@ -146,6 +150,7 @@ export async function processDue(ctx: TierContext, ladder: Ladder, ids: string[]
   // A review that kept the earned tier changes nothing by itself: those members skip the
   // effective-tier pass (most of a yearly review).
   const changes = await repo.applyEffective(ctx.trx, ctx.program.id, [...reasons].map(([memberId, reason]) => ({ memberId, reason })), ctx.now, ctx.actor);
+  await beforeLedger?.();
   await grantEntryRewards(ctx, ladder, changes);
   return { reviewed: reviewed.length, graceStarted: reviewed.filter((r) => r.grace).length, changes };
 }

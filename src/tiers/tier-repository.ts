@@ -77,6 +77,11 @@ export async function lockLadder(trx: Tx, programId: string) {
   return trx.selectFrom('tier_ladders').selectAll().where('program_id', '=', programId).forUpdate().executeTakeFirst();
 }
 
+/** A share lock on the ladder: its tiers cannot be removed (lockLadder waits) until the transaction ends. */
+export async function shareLadder(trx: Tx, programId: string) {
+  return trx.selectFrom('tier_ladders').select('program_id').where('program_id', '=', programId).forShare().executeTakeFirst();
+}
+
 export async function upsertLadder(trx: Tx, programId: string, s: LadderSettings, now: Date) {
   forgetLadder(trx);
   const values = {
