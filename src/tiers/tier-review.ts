@@ -1,4 +1,4 @@
-import { databaseNow, type Db } from '../db/database.ts';
+import { databaseNow, planEachExecution, type Db } from '../db/database.ts';
 import { invariant } from '../http/error-codes.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
 import { loadLadder, processDue, tierContext } from './tier-operations.ts';
@@ -56,6 +56,7 @@ export async function reviewTiers(
         const ladder = await loadLadder(trx, options.programId);
         invariant(ladder, `program ${options.programId} with due tier rows has a ladder`);
         const ctx = await tierContext(trx, options.programId, now, 'system');
+        await planEachExecution(trx);
         // The set-based statements write references only to rows that stay: the members (never
         // deleted), the program, and tiers of the ladder we hold shared. So PostgreSQL's per-row
         // foreign-key checks may go where allowed — a quarter of a batch's time, most of it the

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createDatabase } from '../../src/db/database.ts';
+import { createDatabase, planEachExecution } from '../../src/db/database.ts';
 import { createTestDatabase } from '../helpers.ts';
 
 /** What one connection has prepared: pg_prepared_statements is per session, so ask in the same transaction. */
@@ -34,6 +34,23 @@ describe('statements with parameters', async () => {
     const database = createDatabase(base.url, 1, { prepare: false });
     try {
       expect(await preparedAfter(database.db, text)).toEqual({ answer: 8, prepared: 0 });
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('are planned for their actual values inside a batch job after planEachExecution, and only in that transaction', async () => {
+    const database = createDatabase(base.url, 1);
+    try {
+      const mode = async (db: Parameters<typeof planEachExecution>[0] | typeof database.db) =>
+        (await sql<{ plan_cache_mode: string }>`show plan_cache_mode`.execute(db)).rows[0]!.plan_cache_mode;
+      await database.db.transaction().execute(async (trx) => {
+        expect(await mode(trx)).toBe('auto');
+        await planEachExecution(trx);
+        expect(await mode(trx)).toBe('force_custom_plan');
+      });
+      // The pool's one connection, back for the next request: generic plans again.
+      expect(await mode(database.db)).toBe('auto');
     } finally {
       await database.close();
     }

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { tierTasks, TIERS_CRONTAB } from '../../src/tiers/tier-jobs.ts';
 import { reviewTiers } from '../../src/tiers/tier-review.ts';
@@ -60,6 +61,39 @@ describe('tier review job', async () => {
     expect(a.downgraded + b.downgraded).toBe(8);
     const rows = await t.db.db.selectFrom('member_tier_history').select('member_id').where('program_id', '=', p.id).where('reason', '=', 'review').execute();
     expect(rows.map((r) => r.member_id).sort()).toEqual(ids.filter((_, i) => i % 2 === 1).sort());
+  });
+
+  it('holds the ladder shared while a batch runs, and wakes the outbox for the events it wrote', async () => {
+    const { p } = await cohort(4);
+    const now = new Date('2027-01-02T00:00:00Z');
+    const connect = async () => {
+      const client = new pg.Client({ connectionString: t.db.url });
+      await client.connect();
+      return client;
+    };
+    const [editor, listener] = [await connect(), await connect()];
+    try {
+      const wakes: string[] = [];
+      listener.on('notification', (n) => wakes.push(String(n.payload)));
+      await listener.query('listen laurel_worker');
+      // A ladder change in progress holds the ladder (lockLadder): the review may not assign
+      // tiers it could be removing, so the review's batch waits for it.
+      await editor.query('begin');
+      await editor.query('select 1 from tier_ladders where program_id = $1 for update', [p.id]);
+      let finished = false;
+      const review = reviewTiers(t.db.db, { programId: p.id, now }).then((r) => { finished = true; return r; });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(finished).toBe(false);
+      await editor.query('commit');
+      expect(await review).toMatchObject({ reviewed: 4, downgraded: 2 });
+      // Its tier.changed events reached the outbox and the dispatcher was woken (events_notify
+      // is silent while the batch skips triggers, so the batch sends the wake itself).
+      await listener.query('select 1');
+      expect(wakes).toContain('outbox');
+    } finally {
+      await editor.end();
+      await listener.end();
+    }
   });
 
   it('catches up on reviews missed for years, one review at a time', async () => {
