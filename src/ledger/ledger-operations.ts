@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
-import { recordPointsEarned, recordPointsEarnedMany, recordPointsReversed } from '../tiers/tier-operations.ts';
+import { earnedActivityInsert, recordPointsEarned, recordPointsEarnedMany, recordPointsReversed } from '../tiers/tier-operations.ts';
 import { invariant, ProblemError } from '../http/error-codes.ts';
 import { SINGLE } from '../idempotency/run-idempotent.ts';
 import { findMemberRow } from '../members/member-repository.ts';
@@ -454,11 +454,23 @@ function earnAtOnceView(ctx: LedgerContext, plan: ReturnType<typeof planEarnAtOn
 
 async function earnAtOnce(ctx: LedgerContext, o: Open, input: EarnInput) {
   const plan = planEarnAtOnce(ctx, o, input);
-  const written = (await repo.writeEarns(ctx.trx, [plan.write])).get(plan.write.operation.id)!;
-  if (plan.counts) {
-    await recordPointsEarned(ctx, { memberId: input.memberId, operationId: plan.write.operation.id, amount: input.amount, reference: input.reference ?? null });
-  }
-  return earnAtOnceView(ctx, plan, written);
+  const written = await writeEarnsWithActivity(ctx, [{ ctx, input, plan }]);
+  return earnAtOnceView(ctx, plan, written.get(plan.write.operation.id)!);
+}
+
+/**
+ * writeEarns, with the earns' tier activity (points wallets only): in the same statement when the
+ * program has no ladder, otherwise each member qualified after it.
+ */
+async function writeEarnsWithActivity(ctx: LedgerContext, plans: { ctx: LedgerContext; input: EarnInput; plan: ReturnType<typeof planEarnAtOnce> }[]) {
+  const counting = plans.filter((p) => p.plan.counts).map(({ ctx: own, input, plan }) => ({
+    actor: own.actor, memberId: input.memberId, operationId: plan.write.operation.id, amount: input.amount, reference: input.reference ?? null,
+  }));
+  const activity = counting.length > 0 ? await earnedActivityInsert(ctx, counting) : { rows: 0, insert: undefined };
+  const { written, alongsideRows } = await repo.writeEarns(ctx.trx, plans.map((p) => p.plan.write), activity?.insert);
+  if (activity) invariant(alongsideRows === activity.rows, 'each new earn is new tier activity');
+  else await recordPointsEarnedMany(ctx, counting);
+  return written;
 }
 
 export interface GroupedEarn {
@@ -509,10 +521,7 @@ export async function earnMany(ctx: LedgerContext, earns: GroupedEarn[]): Promis
     plans.push({ e, ctx: own, plan: planEarnAtOnce(own, target, e.input) });
   }
   if (plans.length === 0) return answers;
-  const written = await repo.writeEarns(ctx.trx, plans.map((p) => p.plan.write));
-  await recordPointsEarnedMany(ctx, plans.filter((p) => p.plan.counts).map(({ e, ctx: own, plan }) => ({
-    actor: own.actor, memberId: e.input.memberId, operationId: plan.write.operation.id, amount: e.input.amount, reference: e.input.reference ?? null,
-  })));
+  const written = await writeEarnsWithActivity(ctx, plans.map(({ e, ctx: own, plan }) => ({ ctx: own, input: e.input, plan })));
   for (const { e, ctx: own, plan } of plans) answers.set(e.index, earnAtOnceView(own, plan, written.get(plan.write.operation.id)!));
   return answers;
 }

@@ -758,23 +758,27 @@ export async function recordPointsEarned(ctx: LedgerContext, input: { memberId: 
   });
 }
 
+export interface EarnedActivity { actor: string; memberId: string; operationId: string; amount: number; reference: Reference | null }
+
 /**
- * recordPointsEarned for the earns of a group commit. Without a ladder there is nothing to
- * qualify for, only the activity to keep (a ladder added later counts it): one statement for all.
- * With a ladder each member is qualified on their own, as a single earn would be.
+ * The points_earned activity of new earns as an insert their write can carry (one statement for
+ * both), when the program has no ladder: there is nothing to qualify for, only the activity to
+ * keep (a ladder added later counts it). `rows` is how many it must insert. Null when the program
+ * has a ladder: then recordPointsEarnedMany qualifies each member after the write, as a single
+ * earn is qualified.
  */
-export async function recordPointsEarnedMany(ctx: LedgerContext, earns: { actor: string; memberId: string; operationId: string; amount: number; reference: Reference | null }[]) {
-  const counted = earns.filter((e) => !isTierGift(e.reference));
-  if (counted.length === 0) return;
-  if (await loadLadder(ctx.trx, ctx.program.id)) {
-    for (const e of counted) await recordPointsEarned({ ...ctx, actor: e.actor }, e);
-    return;
-  }
-  const inserted = await repo.insertMetricEvents(ctx.trx, counted.map((e) => ({
+export async function earnedActivityInsert(ctx: LedgerContext, earns: EarnedActivity[]) {
+  if (await loadLadder(ctx.trx, ctx.program.id)) return null;
+  const rows = earns.filter((e) => !isTierGift(e.reference)).map((e) => ({
     program_id: ctx.program.id, member_id: e.memberId, metric: 'points_earned' as const, amount: e.amount, occurred_at: ctx.now,
     source_type: EARN_SOURCE, source_id: e.operationId, recorded_at: ctx.now,
-  })));
-  invariant(inserted.length === counted.length, 'each new earn is new tier activity');
+  }));
+  return { rows: rows.length, insert: rows.length > 0 ? repo.metricEventsInsert(ctx.trx, rows) : undefined };
+}
+
+/** recordPointsEarned for several earns (a program with a ladder: each member is qualified on their own). */
+export async function recordPointsEarnedMany(ctx: LedgerContext, earns: EarnedActivity[]) {
+  for (const e of earns) await recordPointsEarned({ ...ctx, actor: e.actor }, e);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
-import type { TierMetric } from '../db/schema.ts';
+import type { DB, TierMetric } from '../db/schema.ts';
 import type { LadderSettings, TierDefinition } from './tier-ladder.ts';
 import { forgetLadder } from './ladder-memo.ts';
 
@@ -207,12 +207,16 @@ export interface MetricEventInput {
 }
 
 /** Inserts the events that are new; returns the metrics inserted (a replayed source inserts none). */
+/** The insert of activity rows (a source's metric is recorded once), for a caller that may send it with another write (a CTE). */
+export function metricEventsInsert(db: QueryCreator<DB>, rows: MetricEventInput[]) {
+  return db.insertInto('tier_metric_events').values(rows)
+    .onConflict((oc) => oc.columns(['program_id', 'metric', 'source_type', 'source_id']).doNothing())
+    .returning('metric');
+}
+
 export async function insertMetricEvents(trx: Tx, rows: MetricEventInput[]): Promise<TierMetric[]> {
   if (rows.length === 0) return [];
-  const inserted = await trx.insertInto('tier_metric_events').values(rows)
-    .onConflict((oc) => oc.columns(['program_id', 'metric', 'source_type', 'source_id']).doNothing())
-    .returning('metric').execute();
-  return inserted.map((r) => r.metric);
+  return (await metricEventsInsert(trx, rows).execute()).map((r) => r.metric);
 }
 
 export async function findMetricEvents(db: Executor, programId: string, sourceType: string, sourceId: string) {

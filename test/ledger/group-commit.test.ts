@@ -27,7 +27,7 @@ describe('earns under group commit', async () => {
     statements.count = 0;
     const results = await times(60, (i) => t.call('POST', `/v1/members/${members[i % 4].id}/earn`, { body: { amount: i + 1 } }));
     expect(statuses(results)).toEqual({ 201: 60 });
-    // Alone, an earn is 10 statements; shared, far fewer per earn.
+    // Alone, an earn is 8 statements; shared, far fewer per earn.
     expect(statements.count).toBeLessThan(60 * 6);
     for (const [n, m] of members.entries()) {
       const amounts = Array.from({ length: 15 }, (_, j) => 4 * j + n + 1);
@@ -45,6 +45,13 @@ describe('earns under group commit', async () => {
       .where('program_id', '=', t.program.id).where('type', '=', 'points.earned')
       .where('member_id', 'in', members.map((m) => m.id)).executeTakeFirstOrThrow();
     expect(Number(events.n)).toBe(64);
+    // Every earn, alone or grouped, recorded its tier activity (written by the earn's own statement
+    // in a program without a ladder), which a ladder added later counts.
+    const activity = await t.db.db.selectFrom('tier_metric_events').select(['source_id', 'amount'])
+      .where('program_id', '=', t.program.id).where('metric', '=', 'points_earned').where('source_type', '=', 'ledger.earn')
+      .where('member_id', 'in', members.map((m) => m.id)).execute();
+    expect(activity).toHaveLength(64);
+    expect(activity.reduce((sum, a) => sum + Number(a.amount), 0)).toBe(4 + (60 * 61) / 2);
     await k.verify();
   });
 
