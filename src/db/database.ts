@@ -88,7 +88,6 @@ export function createDatabase(connectionString: string, poolSize = 20, options:
   };
 }
 
-/** Database time, so that app-server clock skew never changes vesting or expiry. */
 /**
  * The database's clock, from an instant it gave (`now()` read with a claim) carried forward by the
  * time elapsed here: times computed later in the same piece of work stay on the clock they are
@@ -99,6 +98,7 @@ export function clockFrom(databaseInstant: Date): () => Date {
   return () => new Date(Date.now() + offsetMs);
 }
 
+/** Database time, so that app-server clock skew never changes vesting or expiry. */
 export async function databaseNow(executor: Executor): Promise<Date> {
   const { rows } = await sql<{ now: Date }>`select now() as now`.execute(executor);
   return rows[0]!.now;

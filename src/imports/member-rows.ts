@@ -149,10 +149,10 @@ export function rawFromCsv(line: number, fields: string[], columns: CsvColumn[])
 
 const JSON_KEYS = new Set([...Object.keys(CAMEL), 'balance', 'expiresAt', 'balances', 'memberId', 'status', 'createdAt']);
 
-/** One NDJSON line: an object with the API's camelCase member fields and `balances`. */
 /**
- * One NDJSON line as an object, or that line's error: not JSON, not an object, or text
- * PostgreSQL cannot hold / hostile nesting (the checks every request body gets).
+ * One NDJSON line (an object with the API's camelCase member fields and `balances`) as an object,
+ * or that line's error: not JSON, not an object, or text PostgreSQL cannot hold / hostile nesting
+ * (the checks every request body gets).
  */
 export function parseJsonLine(line: number, text: string): { value: Record<string, unknown> } | { error: RowError } {
   let value: unknown;

@@ -159,11 +159,10 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
     payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, received_at: ctx.now,
   };
   const { order, created } = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId, { ...event, payload_hash: payloadHash });
-  // The member the details name must exist. An order this event created becomes theirs (below),
-  // so they are locked now, after the order as always, and once; otherwise only read.
+  // The member the details name must exist. Locked now, after the order, as every order event
+  // locks them, so that syncOrder does not lock them again.
   const namedId = details?.customer?.memberId;
-  const named = namedId === undefined ? undefined
-    : created ? await repo.lockMember(ctx.trx, ctx.program.id, namedId) : await findMemberRow(ctx.trx, ctx.program.id, namedId);
+  const named = namedId === undefined ? undefined : await repo.lockMember(ctx.trx, ctx.program.id, namedId);
   if (namedId !== undefined && !named) throw new ProblemError('member_not_found', `no member ${namedId} in this program`);
   const recorded = created || await repo.insertOrderEvent(ctx.trx, { program_id: ctx.program.id, order_id: order.id, ...event, payload_hash: payloadHash });
   if (!recorded) {
@@ -183,7 +182,8 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
   }
   // An order this event created has this event alone, and nothing recorded for it yet.
   const { order: synced, events } = await syncOrder(ctx, env, order, store?.code ?? null, {
-    ...(created ? { events: [event], member: named } : {}),
+    ...(created ? { events: [event] } : {}),
+    locked: named,
     announce: (after) => ({
       type: `order.${input.type}`,
       payload: { orderId: after.id, store: store?.code ?? null, externalId: after.external_id, eventId: input.eventId, status: after.status, memberId: after.member_id },
@@ -208,10 +208,12 @@ function eventRecords(rows: OrderEventRows): OrderEventRecord[] {
  * is theirs whatever the claim window says and syncOrder locks its member anyway; one found by
  * customer id, email or phone is only read, as the claim window may still turn them down.
  */
-async function findMemberFor(ctx: LedgerContext, keys: CustomerKeys | undefined): Promise<{ member: MemberRow; explicit: boolean } | null> {
+async function findMemberFor(
+  ctx: LedgerContext, keys: CustomerKeys | undefined, lock: (id: string) => Promise<MemberRow | undefined>,
+): Promise<{ member: MemberRow; explicit: boolean } | null> {
   if (!keys) return null;
   if (keys.memberId) {
-    const member = await repo.lockMember(ctx.trx, ctx.program.id, keys.memberId);
+    const member = await lock(keys.memberId);
     return member ? { member, explicit: true } : null;
   }
   for (const key of [{ customerId: keys.customerId }, { email: keys.email }, { phone: keys.phone }]) {
@@ -257,8 +259,8 @@ export async function syncOrder(
   known: {
     /** The order was created in this transaction with these events (so nothing refers to it yet). */
     events?: OrderEventRows;
-    /** The member its details name by id, already locked. */
-    member?: MemberRow;
+    /** A member this transaction has already locked (the one the event's details name): not locked again. */
+    locked?: MemberRow;
     /** The outbox event of this change, written with the order's update (one statement). */
     announce?: (after: Pick<OrderRow, 'id' | 'external_id' | 'status' | 'member_id'>) => { type: string; payload: Record<string, unknown> } | null;
   } = {},
@@ -269,17 +271,18 @@ export async function syncOrder(
   const details = state.details;
   const claimUntil = new Date(state.placedAt.getTime() + env.settings.claimWindowDays * DAY_MS);
 
+  const lock = async (id: string) => (known.locked?.id === id ? known.locked : repo.lockMember(ctx.trx, ctx.program.id, id));
   let memberId = order.member_id;
   let member: MemberRow | undefined;
   if (!memberId && details) {
-    const found = known.member ? { member: known.member, explicit: true } : await findMemberFor(ctx, details.customer);
+    const found = await findMemberFor(ctx, details.customer, lock);
     // A shopper who joined after the claim window closed does not get the order.
     if (found && (found.explicit || found.member.enrolled_at <= claimUntil)) {
       memberId = found.member.id;
       if (found.explicit) member = found.member;
     }
   }
-  member ??= memberId ? await repo.lockMember(ctx.trx, ctx.program.id, memberId) : undefined;
+  member ??= memberId ? await lock(memberId) : undefined;
   const active = member?.status === 'active';
 
   let context = order.context as OrderContext | null;

@@ -74,7 +74,6 @@ export async function listRuleIds(db: Executor, programId: string, filter: { kin
 }
 
 /** For each rule, the version in force at `at` (latest effective_from at or before it), enabled ones only. */
-/** Each rule's latest version effective at `at`, when enabled. */
 const versionsInForceSql = (programId: string, at: Date) => sql<RuleVersionRow>`
     select * from (
       select distinct on (v.rule_id) v.id, v.rule_id, r.kind, v.version, v.effective_from, v.enabled, v.name, v.priority,
@@ -116,8 +115,7 @@ export async function upsertSettings(trx: Tx, programId: string, values: { claim
     .executeTakeFirstOrThrow();
 }
 
-/** The earning settings row (if any) and the wallets' defaults, in one round trip. */
-/** The earning settings and the wallets; with `rulesAt`, also versionsInForce at that instant. */
+/** The earning settings row (if any) and the wallets' defaults, in one round trip; with `rulesAt`, also versionsInForce at that instant. */
 export async function settingsAndWallets(db: Executor, programId: string, rulesAt?: Date) {
   const { rows } = await sql<{
     settings: { claim_window_days: number; pending_from: 'paid' | 'fulfilled' } | null;

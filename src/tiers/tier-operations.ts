@@ -130,11 +130,9 @@ export async function removeTier(ctx: TierContext, code: string) {
  * Everything due for these members (locked by the caller): grace periods that ran out, reviews,
  * locks, floors, invitations and paid memberships that ended; then each one's effective tier,
  * history, tier.changed events and entry rewards. Shared by the review job and every
- * per-member operation, so both paths move members by the same rules.
- */
-/**
- * `beforeLedger` runs between the set-based statements and the entry rewards, which go through
- * the ledger (the review batch turns the foreign-key checks back on there).
+ * per-member operation, so both paths move members by the same rules. `beforeLedger` runs
+ * between the set-based statements and the entry rewards, which go through the ledger (the review
+ * batch turns the foreign-key checks back on there).
  */
 export async function processDue(ctx: TierContext, ladder: Ladder, ids: string[], beforeLedger?: () => Promise<void>) {
   const reasons = new Map<string, string>();

@@ -206,7 +206,6 @@ export interface MetricEventInput {
   recorded_at: Date;
 }
 
-/** Inserts the events that are new; returns the metrics inserted (a replayed source inserts none). */
 /** The insert of activity rows (a source's metric is recorded once), for a caller that may send it with another write (a CTE). */
 export function metricEventsInsert(db: QueryCreator<DB>, rows: MetricEventInput[]) {
   return db.insertInto('tier_metric_events').values(rows)
@@ -214,6 +213,7 @@ export function metricEventsInsert(db: QueryCreator<DB>, rows: MetricEventInput[
     .returning('metric');
 }
 
+/** Inserts the events that are new; returns the metrics inserted (a replayed source inserts none). */
 export async function insertMetricEvents(trx: Tx, rows: MetricEventInput[]): Promise<TierMetric[]> {
   if (rows.length === 0) return [];
   return (await metricEventsInsert(trx, rows).execute()).map((r) => r.metric);

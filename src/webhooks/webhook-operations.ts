@@ -1,4 +1,4 @@
-import { databaseNow, type Executor, type Tx } from '../db/database.ts';
+import type { Executor, Tx } from '../db/database.ts';
 import type { WebhookDeliveryStatus } from '../db/schema.ts';
 import { envelopeOf, eventPublicId, findEventsByIds, notifyWorker } from '../events/event-repository.ts';
 import { subscriptionProblem } from '../events/event-types.ts';
@@ -136,14 +136,12 @@ export async function getEndpoint(db: Executor, programId: string, id: string) {
 }
 
 export async function getEndpointSecret(db: Executor, programId: string, id: string) {
-  const endpoint = await repo.findEndpoint(db, programId, id);
-  if (!endpoint) throw new ProblemError('webhook_endpoint_not_found', `no webhook endpoint ${id} in this program`);
-  // Judged on the database's clock, which wrote the expiry and signs the deliveries.
-  const live = endpoint.previous_secret && endpoint.previous_secret_expires_at && endpoint.previous_secret_expires_at > (await databaseNow(db));
+  const secrets = await repo.findEndpointSecrets(db, programId, id);
+  if (!secrets) throw new ProblemError('webhook_endpoint_not_found', `no webhook endpoint ${id} in this program`);
   return {
-    secret: endpoint.secret,
-    previousSecret: live ? endpoint.previous_secret : null,
-    previousSecretExpiresAt: live ? endpoint.previous_secret_expires_at!.toISOString() : null,
+    secret: secrets.secret,
+    previousSecret: secrets.previous_secret,
+    previousSecretExpiresAt: secrets.previous_secret_expires_at?.toISOString() ?? null,
   };
 }
 

@@ -20,6 +20,21 @@ export async function insertEndpoint(
     .executeTakeFirstOrThrow();
 }
 
+/**
+ * An endpoint's signing secrets: the current one, and the previous one while its grace period
+ * lasts — judged on the database's clock, which wrote the expiry and signs the deliveries.
+ */
+export async function findEndpointSecrets(db: Executor, programId: string, id: string) {
+  return db
+    .selectFrom('webhook_endpoints')
+    .select(['secret', sql<string | null>`case when previous_secret_expires_at > now() then previous_secret end`.as('previous_secret'),
+      sql<Date | null>`case when previous_secret_expires_at > now() and previous_secret is not null then previous_secret_expires_at end`.as('previous_secret_expires_at')])
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
 export async function findEndpoint(db: Executor, programId: string, id: string) {
   return db
     .selectFrom('webhook_endpoints')

@@ -126,6 +126,12 @@ describe('order events', async () => {
     await sendOk(t, { orderId, eventId: 'p', type: 'paid', occurredAt: at(0), order: orderBody(lines) });
     const unknownLine = await sendEvent(t, { orderId, eventId: 'r', type: 'refunded', occurredAt: at(1), refund: { lines: [{ lineId: 'zz', quantity: 1 }] } });
     expect(unknownLine.body).toMatchObject({ status: 422, code: 'invalid_order', detail: 'the order has no line "zz"' });
+    // A later event of an existing order is held to the same member check as a first one.
+    const stranger = await sendEvent(t, { orderId, eventId: 'f', type: 'fulfilled', occurredAt: at(1), order: orderBody(lines, { customer: { memberId: '00000000-0000-4000-8000-000000000000' } }) });
+    expect(stranger.body).toMatchObject({ status: 404, code: 'member_not_found' });
+    const unchanged = await t.call('GET', `/v1/orders/lookup?orderId=${orderId}`);
+    expect(unchanged.body).toMatchObject({ status: 'paid', memberId: null, fulfilledAt: null });
+    expect(unchanged.body.events.map((e: { eventId: string }) => e.eventId)).toEqual(['p']);
     const bad = await sendEvent(t, { orderId, eventId: 'x', type: 'shipped', occurredAt: at(0) });
     expect(bad.status).toBe(400);
   });

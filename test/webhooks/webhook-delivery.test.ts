@@ -116,7 +116,7 @@ describe('webhook delivery', async () => {
     expect(rotated.body.secret).not.toBe(ep.secret);
     expect(rotated.body.secret).toMatch(/^whsec_/);
     const secrets = await t.call('GET', `/v1/webhook-endpoints/${ep.id}/secret`);
-    expect(secrets.body).toMatchObject({ secret: rotated.body.secret, previousSecret: ep.secret });
+    expect(secrets.body).toMatchObject({ secret: rotated.body.secret, previousSecret: ep.secret, previousSecretExpiresAt: expect.any(String) });
 
     await t.earn(m.id, 5);
     const [during] = await waitFor(() => receiver.acknowledged().length >= 1 && receiver.acknowledged());
@@ -130,7 +130,7 @@ describe('webhook delivery', async () => {
     expect(after.signature.split(' ')).toHaveLength(1);
     expect(verifySignature(again.body.secret, after)).toBe(true);
     expect(verifySignature(rotated.body.secret, after)).toBe(false);
-    expect((await t.call('GET', `/v1/webhook-endpoints/${ep.id}/secret`)).body.previousSecret).toBeNull();
+    expect((await t.call('GET', `/v1/webhook-endpoints/${ep.id}/secret`)).body).toMatchObject({ secret: again.body.secret, previousSecret: null, previousSecretExpiresAt: null });
   });
 
   it('sends a delivery again on request, with the same webhook-id', async () => {
