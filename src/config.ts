@@ -21,10 +21,12 @@ export interface Config {
    */
   dbPrepare: boolean;
   /**
-   * Group commit: how many shared transactions of grouped requests (earns) may run at once;
-   * 0 runs every request in a transaction of its own. See docs/architecture.md.
+   * Group commit: how many shared transactions of grouped requests (earns, new orders) may run
+   * at once; 0 runs every request in a transaction of its own. See docs/architecture.md.
    */
   groupCommitBatches: number;
+  /** Group commit: while a batch runs, how many requests must wait before another batch starts. */
+  groupCommitMinWhileBusy: number;
   /** Run the background worker inside the API process. */
   runWorker: boolean;
 }
@@ -54,6 +56,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     dbPoolSize: intFromEnv('LAUREL_DB_POOL_SIZE', 20),
     dbPrepare: (env.LAUREL_DB_PREPARE ?? 'on') !== 'off',
     groupCommitBatches: intFromEnv('LAUREL_GROUP_COMMIT_BATCHES', 2),
+    groupCommitMinWhileBusy: intFromEnv('LAUREL_GROUP_COMMIT_MIN_WHILE_BUSY', 16),
     runWorker: (env.LAUREL_WORKER ?? 'inline') === 'inline',
     ...overrides,
   };

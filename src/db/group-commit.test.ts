@@ -56,6 +56,27 @@ describe('GroupCommitter', () => {
     expect(await Promise.all(answers)).toEqual([10, 20, 30, 40, 50]);
   });
 
+  it('while a batch runs, starts another only once minWhileBusy items of a group wait; an idle committer starts at once', async () => {
+    const { batches, run } = controlled();
+    const gc = new GroupCommitter(run, { maxInFlight: 2, maxBatch: 10, minWhileBusy: 3 });
+    const answers = [gc.submit('a', 1), gc.submit('a', 2), gc.submit('b', 3), gc.submit('a', 4)];
+    // The first starts alone; then 'a' and 'b' each have fewer than three waiting: no second batch.
+    expect(batches.map((b) => [b.group, b.items])).toEqual([['a', [1]]]);
+    answers.push(gc.submit('a', 5));
+    // Three of 'a' wait now: the free slot takes them, though 'b' was waiting too.
+    expect(batches.map((b) => [b.group, b.items])).toEqual([['a', [1]], ['a', [2, 4, 5]]]);
+    batches[0]!.finish();
+    await tick();
+    // Still busy: 'b' alone does not start a batch while another runs.
+    expect(batches).toHaveLength(2);
+    batches[1]!.finish();
+    await tick();
+    // Idle again: what waits goes at once, however little.
+    expect(batches.slice(2).map((b) => [b.group, b.items])).toEqual([['b', [3]]]);
+    batches[2]!.finish();
+    expect(await Promise.all(answers)).toEqual([10, 20, 30, 40, 50]);
+  });
+
   it('a failed batch rejects its own items only, and the queue goes on', async () => {
     const { batches, run } = controlled();
     const gc = new GroupCommitter(run, { maxInFlight: 1, maxBatch: 10 });

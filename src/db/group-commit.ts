@@ -7,6 +7,12 @@
  * queues, and the next free slot takes up to `maxBatch` of it: the busier the server, the larger
  * the batches. Groups with queued work take turns for free slots.
  *
+ * While a batch is running, another starts only once `minWhileBusy` requests of a group wait;
+ * fewer wait for the running batch to end (one batch's time at most) and then go together. A
+ * batch costs its round trips whatever its size, and without this, under load, every free slot
+ * took the one request that had just arrived: half the batches of the order benchmark were
+ * batches of one (docs/benchmarks.md).
+ *
  * `run` answers each item of a batch in order; if it throws, every item of that batch gets the
  * error. Whether an item's effect is durable is `run`'s business: it must resolve only after
  * its transaction committed.
@@ -17,7 +23,7 @@ export class GroupCommitter<I, R> {
 
   constructor(
     private readonly run: (group: string, items: I[]) => Promise<R[]>,
-    private readonly options: { maxInFlight: number; maxBatch: number },
+    private readonly options: { maxInFlight: number; maxBatch: number; minWhileBusy?: number },
   ) {
     if (!(options.maxInFlight >= 1 && options.maxBatch >= 1)) throw new Error('a group committer needs at least one slot and one item per batch');
   }
@@ -38,9 +44,9 @@ export class GroupCommitter<I, R> {
 
   private pump() {
     while (this.running < this.options.maxInFlight) {
-      const next = this.queues.entries().next();
-      if (next.done) return;
-      const [group, queue] = next.value;
+      const next = this.nextGroup();
+      if (!next) return;
+      const [group, queue] = next;
       const batch = queue.splice(0, this.options.maxBatch);
       // Removed and put back last: the next free slot goes to the next group in line.
       this.queues.delete(group);
@@ -48,6 +54,13 @@ export class GroupCommitter<I, R> {
       this.running++;
       void this.execute(group, batch);
     }
+  }
+
+  /** The first group in line that may start a batch now. */
+  private nextGroup(): [string, Waiting<I, R>[]] | undefined {
+    const least = this.running === 0 ? 1 : Math.max(1, this.options.minWhileBusy ?? 1);
+    for (const entry of this.queues) if (entry[1].length >= least) return entry;
+    return undefined;
   }
 
   private async execute(group: string, batch: Waiting<I, R>[]) {

@@ -48,6 +48,9 @@ export async function replyIdempotent(
   return send(reply, outcome);
 }
 
+/** How the group commits of this server batch (see GroupCommitter). */
+const groupCommitOptions = (config: FastifyInstance['deps']['config']) => ({ maxInFlight: config.groupCommitBatches, maxBatch: 128, minWhileBusy: config.groupCommitMinWhileBusy });
+
 /** One request of a group commit. */
 export interface GroupedRequest<I> {
   key: string;
@@ -84,7 +87,7 @@ export function idempotentGroup<I>(
       app.log.warn({ err: error, requests: requests.length }, 'a group commit failed; its requests run one by one');
       return requests.map(() => SINGLE);
     }
-  }, { maxInFlight: config.groupCommitBatches, maxBatch: 128 });
+  }, groupCommitOptions(config));
 }
 
 /**
@@ -105,4 +108,51 @@ export async function replyIdempotentGrouped<I>(
   if (answer === SINGLE) return replyIdempotent(request, reply, { status: options.status, required: true }, single);
   if (answer instanceof ProblemError) throw answer;
   return send(reply, answer);
+}
+
+/** A group commit of a mutation that carries its own identity (an order event), see naturallyKeyedGroup. */
+export type NaturalGroup<I> = GroupCommitter<{ actor: string; input: I }, unknown>;
+
+/**
+ * A group commit of requests that need no Idempotency-Key because their body identifies them (an
+ * order event: store, order id, event id): concurrent ones of a program share one transaction.
+ * `work` answers each request's response body, its ProblemError, or SINGLE (run it alone, as
+ * without a group). If the batch fails, every request runs alone: what it wrote is rolled back,
+ * or, had its commit gone through, each request's own run finds its effect and answers as a resend.
+ */
+export function naturallyKeyedGroup<I>(
+  app: FastifyInstance,
+  work: (trx: Tx, programId: string, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, unknown>>,
+): NaturalGroup<I> | undefined {
+  const { db, config } = app.deps;
+  if (config.groupCommitBatches === 0) return undefined;
+  return new GroupCommitter<{ actor: string; input: I }, unknown>(async (programId, requests) => {
+    try {
+      const answers = await inTransaction(db, (trx) => work(trx, programId, requests.map((r, index) => ({ index, ...r }))));
+      return requests.map((_, i) => (answers.has(i) ? answers.get(i) : SINGLE));
+    } catch (error) {
+      app.log.warn({ err: error, requests: requests.length }, 'a group commit failed; its requests run one by one');
+      return requests.map(() => SINGLE);
+    }
+  }, groupCommitOptions(config));
+}
+
+/**
+ * A naturally keyed mutation (replyIdempotent without a required key) through a group commit when
+ * the request is `groupable` and sends no Idempotency-Key (whose stored answer the group does not
+ * keep); answered once its batch committed. What the batch hands back runs through `single`.
+ */
+export async function replyNaturallyKeyedGrouped<I>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: { status: StatusOf; group: NaturalGroup<I> | undefined; input: I; groupable: boolean },
+  single: (trx: Tx) => Promise<unknown>,
+) {
+  const alone = () => replyIdempotent(request, reply, { status: options.status, required: false }, single);
+  if (!options.group || !options.groupable || request.headers['idempotency-key'] !== undefined) return alone();
+  const p = principalOf(request);
+  const answer = await options.group.submit(p.programId, { actor: p.actor, input: options.input });
+  if (answer === SINGLE) return alone();
+  if (answer instanceof ProblemError) throw answer;
+  return reply.code(typeof options.status === 'number' ? options.status : options.status(answer)).send(answer);
 }

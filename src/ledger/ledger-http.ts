@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Tx } from '../db/database.ts';
-import { replyIdempotent, type StatusOf } from '../http/idempotent-reply.ts';
+import { naturallyKeyedGroup, replyIdempotent, replyNaturallyKeyedGrouped, type NaturalGroup, type StatusOf } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
 import { openLedgerContext } from './ledger-context.ts';
@@ -34,10 +34,25 @@ export function ledgerHttp(app: FastifyInstance) {
     return replyIdempotent(request, reply, { status, required: false }, inContext(request, work));
   }
 
+  /**
+   * mutateNaturallyKeyed through a group commit (see naturallyKeyedGroup): `many` takes the
+   * batch's requests in one context, and `groupable` says which requests may join a batch.
+   */
+  function naturallyKeyedGroupOf<I>(many: (ctx: LedgerContext, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, unknown>>) {
+    return naturallyKeyedGroup<I>(app, async (trx, programId, requests) => many(await context(trx, programId, requests[0]!.actor), requests));
+  }
+
+  async function mutateNaturallyKeyedGrouped<I>(
+    request: FastifyRequest, reply: FastifyReply, status: StatusOf, grouped: { group: NaturalGroup<I> | undefined; input: I; groupable: boolean },
+    work: (ctx: LedgerContext) => Promise<unknown>,
+  ) {
+    return replyNaturallyKeyedGrouped(request, reply, { status, ...grouped }, inContext(request, work));
+  }
+
   /** A read or a catalog edit: one transaction, no key needed (reads settle what became due). */
   async function read<T>(request: FastifyRequest, work: (ctx: LedgerContext) => Promise<T>): Promise<T> {
     return inTransaction(db, inContext(request, work));
   }
 
-  return { context, inContext, mutate, mutateNaturallyKeyed, read };
+  return { context, inContext, mutate, mutateNaturallyKeyed, naturallyKeyedGroupOf, mutateNaturallyKeyedGrouped, read };
 }

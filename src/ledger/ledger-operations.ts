@@ -491,7 +491,26 @@ export interface GroupedEarn {
  * each answer shows the balance after it.
  */
 export async function earnMany(ctx: LedgerContext, earns: GroupedEarn[]): Promise<Map<number, ReturnType<typeof earnAtOnceView> | typeof SINGLE | ProblemError>> {
-  const answers = new Map<number, ReturnType<typeof earnAtOnceView> | typeof SINGLE | ProblemError>();
+  const { answers, plans } = await planEarns(ctx, earns);
+  for (const [index, view] of await writePlannedEarns(ctx, plans)) answers.set(index, view);
+  return answers;
+}
+
+/** An earn of a batch, planned to be written together with the others (see earnMany). */
+export interface PlannedEarn {
+  e: GroupedEarn;
+  ctx: LedgerContext;
+  plan: ReturnType<typeof planEarnAtOnce>;
+}
+
+/**
+ * The first half of earnMany: validates the earns, locks their member wallets and plans the ones
+ * the single statement can write. The others are answered here (SINGLE or their 400 problem).
+ * A caller may drop plans before writing them: dropping one of a member wallet's plans leaves the
+ * balances shown by that wallet's later plans too high, so a caller drops a wallet's plans together.
+ */
+export async function planEarns(ctx: LedgerContext, earns: GroupedEarn[]) {
+  const answers = new Map<number, typeof SINGLE | ProblemError>();
   const valid: GroupedEarn[] = [];
   for (const e of earns) {
     try {
@@ -502,9 +521,10 @@ export async function earnMany(ctx: LedgerContext, earns: GroupedEarn[]): Promis
       answers.set(e.index, error);
     }
   }
+  const plans: PlannedEarn[] = [];
+  if (valid.length === 0) return { answers, plans };
   const locked = await repo.lockMemberWalletsByCode(ctx.trx, ctx.program.id, valid.map((e) => ({ memberId: e.input.memberId, walletCode: e.input.wallet })), ctx.now);
   const targets = new Map<string, EarnTarget>();
-  const plans: { e: GroupedEarn; ctx: LedgerContext; plan: ReturnType<typeof planEarnAtOnce> }[] = [];
   for (const e of valid) {
     const key = repo.walletKey(e.input.memberId, e.input.wallet);
     let target = targets.get(key);
@@ -520,10 +540,16 @@ export async function earnMany(ctx: LedgerContext, earns: GroupedEarn[]): Promis
     const own = { ...ctx, actor: e.actor };
     plans.push({ e, ctx: own, plan: planEarnAtOnce(own, target, e.input) });
   }
-  if (plans.length === 0) return answers;
+  return { answers: answers as Map<number, ReturnType<typeof earnAtOnceView> | typeof SINGLE | ProblemError>, plans };
+}
+
+/** The second half of earnMany: every planned earn in one statement (and its tier activity); each one's answer by its index. */
+export async function writePlannedEarns(ctx: LedgerContext, plans: PlannedEarn[]): Promise<Map<number, ReturnType<typeof earnAtOnceView>>> {
+  const views = new Map<number, ReturnType<typeof earnAtOnceView>>();
+  if (plans.length === 0) return views;
   const written = await writeEarnsWithActivity(ctx, plans.map(({ e, ctx: own, plan }) => ({ ctx: own, input: e.input, plan })));
-  for (const { e, ctx: own, plan } of plans) answers.set(e.index, earnAtOnceView(own, plan, written.get(plan.write.operation.id)!));
-  return answers;
+  for (const { e, ctx: own, plan } of plans) views.set(e.index, earnAtOnceView(own, plan, written.get(plan.write.operation.id)!));
+  return views;
 }
 
 function defaultVesting(ctx: LedgerContext, wallet: Wallet): Date | null {

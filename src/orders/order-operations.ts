@@ -1,5 +1,6 @@
 import { releaseVouchers } from '../rewards/voucher-operations.ts';
-import { settleOrderTierActivity } from '../tiers/tier-operations.ts';
+import { loadLadder, newOrdersActivityInsert, settleOrderTierActivity } from '../tiers/tier-operations.ts';
+import { SINGLE } from '../idempotency/run-idempotent.ts';
 import { createHash } from 'node:crypto';
 import type { OrderEventType } from '../db/schema.ts';
 import { invariant, ProblemError } from '../http/error-codes.ts';
@@ -14,7 +15,7 @@ import type { CompiledRule } from '../rules/compile-rule.ts';
 import type { MemberContext } from '../rules/conditions.ts';
 import { evaluateOrder, totalsByWallet, type AwardItem, type EvaluationContext, type OrderEvaluation } from '../rules/evaluate-order.ts';
 import { periodBounds } from '../rules/local-time.ts';
-import { loadMemberContext } from '../rules/member-context.ts';
+import { loadMemberContext, memberContextOf } from '../rules/member-context.ts';
 import { settleProgress } from '../rules/progress-operations.ts';
 import { ORDER_RULE_KINDS } from '../rules/rule-config.ts';
 import { earningEnvironment, rulesInForce, type EarningSettings } from '../rules/rule-operations.ts';
@@ -22,7 +23,7 @@ import * as ruleRepo from '../rules/rule-repository.ts';
 import { deriveOrderState, orderInput, type CustomerKeys, type OrderDetails, type OrderEventRecord, type OrderState, type RefundDetails } from './order-state.ts';
 import './order-event-types.ts';
 import * as repo from './order-repository.ts';
-import type { OrderRow } from './order-repository.ts';
+import type { OrderEventValues, OrderRow } from './order-repository.ts';
 import { pointsByLine, refundedPartOf, remainingOf } from './refund-share.ts';
 import { programDetails, type ProgramDetails } from '../ledger/ledger-context.ts';
 import { decodeKeyCursor, encodeKeyCursor } from '../http/cursor.ts';
@@ -184,12 +185,210 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
   const { order: synced, events } = await syncOrder(ctx, env, order, store?.code ?? null, {
     ...(created ? { events: [event] } : {}),
     locked: named,
-    announce: (after) => ({
-      type: `order.${input.type}`,
-      payload: { orderId: after.id, store: store?.code ?? null, externalId: after.external_id, eventId: input.eventId, status: after.status, memberId: after.member_id },
-    }),
+    announce: (after) => announcement(input, store?.code ?? null, after),
   });
   return { duplicate: false, order: await orderView(ctx, synced, { events, awards: await awardRepo.awardsOfOrder(ctx.trx, synced.id), storeCode: store?.code ?? null }) };
+}
+
+/** The outbox event of an order event that was recorded: `order.<type>`. */
+function announcement(input: OrderEventInput, storeCode: string | null, after: Pick<OrderRow, 'id' | 'external_id' | 'status' | 'member_id'>) {
+  return {
+    type: `order.${input.type}`,
+    payload: { orderId: after.id, store: storeCode, externalId: after.external_id, eventId: input.eventId, status: after.status, memberId: after.member_id },
+  };
+}
+
+// ---------------------------------------------------------------- new orders together (a group commit)
+
+/** An order event of a group commit (src/db/group-commit.ts). */
+export interface GroupedOrderEvent {
+  /** The request's place in its batch. */
+  index: number;
+  actor: string;
+  input: OrderEventInput;
+}
+
+export type GroupedOrderAnswer = { duplicate: false; order: Awaited<ReturnType<typeof orderView>> } | typeof SINGLE | ProblemError;
+
+/**
+ * What a batch may take, from the request alone: the first description of an order (created,
+ * paid or fulfilled) of no store, that names its member by id, is paid with money only and
+ * cancels or refunds nothing. Anything else goes through ingestOrderEvent on its own.
+ */
+export function groupableOrderEvent(input: OrderEventInput): boolean {
+  return input.store === undefined && input.refund === undefined && (input.type === 'created' || input.type === 'paid' || input.type === 'fulfilled')
+    && input.order?.customer?.memberId !== undefined && input.order.paidWithPoints === undefined;
+}
+
+/**
+ * The order events of a group commit, in one transaction, for what ingestOrderEvent would do to a
+ * new order in a program whose rules need nothing but the order and the member (no per-member
+ * caps, no threshold or challenge progress) and that has no tier ladder: every order created,
+ * its member locked, counted, evaluated, earned, awarded and recorded together, each step one
+ * statement for the whole batch. Any event that would take another path is answered SINGLE and
+ * runs on its own after this commit: an order that exists already (a resend, a later event),
+ * a member who is missing, not active or named twice in the batch, a wallet the earn cannot be
+ * written to at once, rules that changed between the orders' times. An order this batch created
+ * and then hands back is deleted before anything refers to it, so its own run finds nothing.
+ * Every event's answer is what ingestOrderEvent would have answered.
+ */
+export async function ingestOrderEventsMany(ctx: LedgerContext, requests: GroupedOrderEvent[]): Promise<Map<number, GroupedOrderAnswer>> {
+  const answers = new Map<number, GroupedOrderAnswer>();
+  const orderIds = new Set<string>();
+  const memberIds = new Set<string>();
+  const screened: { r: GroupedOrderEvent; occurredAt: Date; placedAt: Date; order: OrderDetails }[] = [];
+  for (const r of requests) {
+    const occurredAt = new Date(r.input.occurredAt);
+    const placedAt = r.input.order?.placedAt !== undefined ? new Date(r.input.order.placedAt) : occurredAt;
+    const memberId = r.input.order?.customer?.memberId;
+    if (!groupableOrderEvent(r.input) || !memberId || Number.isNaN(occurredAt.getTime()) || Number.isNaN(placedAt.getTime())
+      || orderIds.has(r.input.orderId) || memberIds.has(memberId)) {
+      answers.set(r.index, SINGLE);
+      continue;
+    }
+    orderIds.add(r.input.orderId);
+    memberIds.add(memberId);
+    screened.push({ r, occurredAt, placedAt, order: r.input.order! });
+  }
+  if (screened.length === 0) return answers;
+  const allSingle = () => {
+    for (const t of screened) answers.set(t.r.index, SINGLE);
+    return answers;
+  };
+
+  const times = screened.map((t) => t.placedAt.getTime());
+  const program = await programDetails(ctx);
+  const { settings, wallets, rulesInForce: inForce } = await earningEnvironment(ctx.trx, ctx.program.id, new Date(Math.max(...times)), new Date(Math.min(...times)));
+  const rules = (inForce?.rules ?? []).filter((r) => ORDER_RULE_KINDS.has(r.kind));
+  if (!inForce?.steadySince || rules.some((r) => r.config.caps?.perMember || r.kind === 'threshold' || r.kind === 'challenge')
+    || (await loadLadder(ctx.trx, ctx.program.id))) return allSingle();
+  const env: Env = { program, settings, wallets, currency: { code: program.currency, exponent: program.currency_exponent } };
+
+  const valid: { r: GroupedOrderEvent; placedAt: Date; event: OrderEventValues }[] = [];
+  for (const t of screened) {
+    try {
+      const details = await validateDetails(ctx, env, null, t.order);
+      valid.push({
+        r: t.r, placedAt: t.placedAt,
+        event: {
+          event_id: t.r.input.eventId, type: t.r.input.type, occurred_at: t.occurredAt, payload: { order: details }, received_at: ctx.now,
+          payload_hash: hash({ type: t.r.input.type, occurredAt: t.occurredAt.toISOString(), order: t.order, refund: null }),
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof ProblemError)) throw error;
+      answers.set(t.r.index, error);
+    }
+  }
+  const memberOf = (v: (typeof valid)[number]) => (v.event.payload.order as OrderDetails).customer!.memberId!;
+  const created = new Map((await repo.createOrders(ctx.trx, ctx.program.id, valid.map((v) => ({ externalId: v.r.input.orderId, event: v.event }))))
+    .map((o) => [o.external_id, o]));
+  const members = new Map((await repo.lockMembers(ctx.trx, ctx.program.id, valid.filter((v) => created.has(v.r.input.orderId)).map(memberOf)))
+    .map((m) => [m.id, m]));
+
+  const dropped: string[] = [];
+  const drop = (index: number, order: OrderRow) => {
+    dropped.push(order.id);
+    answers.set(index, SINGLE);
+  };
+  const live = [];
+  for (const v of valid) {
+    const order = created.get(v.r.input.orderId);
+    if (!order) {
+      answers.set(v.r.index, SINGLE);
+      continue;
+    }
+    const member = members.get(memberOf(v));
+    if (member?.status !== 'active') {
+      drop(v.r.index, order);
+      continue;
+    }
+    const events = [v.event];
+    const state = deriveOrderState(eventRecords(events), null);
+    invariant(state.placedAt.getTime() === v.placedAt.getTime() && state.details, 'a new order is placed when its first description says');
+    live.push({ ...v, order, member, events, state, details: state.details });
+  }
+  const numbers = await repo.countEarlierOrdersMany(ctx.trx, live.map((l) => ({ orderId: l.order.id, memberId: l.member.id, placedAt: l.state.placedAt })));
+
+  const earns: ledger.GroupedEarn[] = [];
+  type Evaluated = (typeof live)[number] & {
+    context: OrderContext; evaluation: OrderEvaluation; groups: Map<string, AwardGroup>; perRule: Map<string, number>;
+    /** This order's earns: their index in `earns`, and their component. */
+    earnIndexes: Map<number, string>;
+  };
+  const evaluated = new Map<number, Evaluated>();
+  for (const l of live) {
+    const context: OrderContext = { member: memberContextOf(l.member, null), orderNumber: numbers.get(l.order.id)! + 1, capUsage: {}, takenAt: ctx.now.toISOString() };
+    const evaluation = evaluateOrder(orderInput(l.details, l.state.placedAt, null), evaluationContext(ctx, env, context), rules);
+    if (evaluation.contributions.length > 0) {
+      drop(l.r.index, l.order);
+      continue;
+    }
+    const { groups, perRule } = awardGroups(l.order, l.state, evaluation);
+    const earnIndexes = new Map<number, string>();
+    for (const [component, g] of l.state.shares ? groups : []) {
+      const desired = desiredOf(g);
+      if (desired === 0) continue;
+      earnIndexes.set(earns.length, component);
+      earns.push({
+        index: earns.length, actor: l.r.actor,
+        input: {
+          memberId: l.member.id, wallet: g.wallet, amount: desired, pendingUntil: vestsAtOf(l.state, g), reference: { type: 'order', id: l.order.id },
+          description: describe(l.order, g).slice(0, 500), metadata: { component, breakdown: breakdownOf(g) },
+        },
+      });
+    }
+    evaluated.set(l.r.index, { ...l, context, evaluation, groups, perRule, earnIndexes });
+  }
+  // An order whose earn cannot be written with the others goes alone, whole.
+  const planned = await ledger.planEarns(ctx, earns);
+  for (const e of evaluated.values()) {
+    if ([...e.earnIndexes.keys()].some((i) => planned.answers.has(i))) {
+      drop(e.r.index, e.order);
+      evaluated.delete(e.r.index);
+    }
+  }
+  await repo.dropCreatedOrders(ctx.trx, dropped);
+  const kept = [...evaluated.values()];
+  const keptEarns = new Set(kept.flatMap((e) => [...e.earnIndexes.keys()]));
+  const plans = new Map(planned.plans.filter((p) => keptEarns.has(p.e.index)).map((p) => [p.e.index, p]));
+  const written = await ledger.writePlannedEarns(ctx, [...plans.values()]);
+
+  // The awards, rule points and tier activity go with the orders' update: one statement.
+  const awards = kept.flatMap((e) => [...e.earnIndexes].map(([i, component]) => ({
+    program_id: ctx.program.id, member_id: e.member.id, operation_id: written.get(i)!.operation.id, component, order_id: e.order.id, action_id: null,
+    breakdown: breakdownOf(e.groups.get(component)!), created_at: ctx.now,
+  })));
+  const rulePoints = kept.flatMap((e) => ruleRepo.rulePointRows(
+    { programId: ctx.program.id, memberId: e.member.id, type: 'order', id: e.order.id, occurredAt: e.state.placedAt }, e.perRule));
+  const activity = await newOrdersActivityInsert(ctx, kept.filter((e) => e.state.shares).map((e) => ({
+    memberId: e.member.id, orderId: e.order.id, placedAt: e.state.placedAt, ...tierActivityOf(e.state),
+  })));
+  const claimUntil = (state: OrderState) => new Date(state.placedAt.getTime() + env.settings.claimWindowDays * DAY_MS);
+  const { orders, alongsideRows } = await repo.updateOrders(ctx.trx, kept.map((e) => {
+    const detailsHash = detailsHashOf(e.details, e.state.placedAt, null);
+    return {
+      id: e.order.id,
+      values: orderUpdate(ctx, e.state, { memberId: e.member.id, claimUntil: claimUntil(e.state), detailsHash, context: e.context, evaluation: e.evaluation, evaluatedHash: detailsHash }),
+      event: { programId: ctx.program.id, memberId: e.member.id, ...announcement(e.r.input, null, { ...e.order, status: e.state.status, member_id: e.member.id }) },
+    };
+  }), [awardRepo.awardsInsert(ctx.trx, awards), ruleRepo.rulePointsInsert(ctx.trx, rulePoints), activity.insert]);
+  const updated = new Map(orders.map((o) => [o.id, o]));
+  invariant(updated.size === kept.length, 'every order the batch keeps is updated');
+  invariant(alongsideRows.length === 3 && alongsideRows[0] === awards.length && alongsideRows[1] === rulePoints.length && alongsideRows[2] === activity.rows,
+    'every award, rule point and tier activity of the batch is new');
+  for (const e of kept) {
+    // The order's awards as awardsOfOrder would read them: this batch's earns, nothing reversed yet.
+    const own: awardRepo.AwardBrief[] = [...e.earnIndexes].map(([i, component]) => {
+      const { lot } = plans.get(i)!.plan.write;
+      return {
+        operation_id: written.get(i)!.operation.id, component, wallet: e.groups.get(component)!.wallet, amount: earns[i]!.input.amount, reversed: 0,
+        vested: lot.vested, vests_at: lot.vests_at, created_at: ctx.now,
+      };
+    });
+    answers.set(e.r.index, { duplicate: false, order: await orderView(ctx, updated.get(e.order.id)!, { events: e.events, awards: own, storeCode: null }) });
+  }
+  return answers;
 }
 
 // ---------------------------------------------------------------- the order as a function of its events
@@ -241,6 +440,13 @@ async function snapshotContext(ctx: LedgerContext, member: MemberRow, orderId: s
   };
 }
 
+function evaluationContext(ctx: LedgerContext, env: Env, context: OrderContext): EvaluationContext {
+  return {
+    member: context.member, orderNumber: context.orderNumber, capUsage: context.capUsage, timeZone: ctx.program.time_zone,
+    currency: env.currency, wallets: env.wallets, pendingFrom: env.settings.pendingFrom,
+  };
+}
+
 const orderComponent = (orderId: string, item: Pick<AwardItem, 'wallet' | 'pending'>) => `order:${orderId}:${item.wallet}:${item.pending.from}:${item.pending.days}`;
 
 function earningBasis(state: OrderState, from: 'paid' | 'fulfilled'): Date | null {
@@ -288,16 +494,12 @@ export async function syncOrder(
   let context = order.context as OrderContext | null;
   let evaluation = order.evaluation as OrderEvaluation | null;
   let evaluatedHash = order.evaluated_hash;
-  const detailsHash = details ? hash({ details, placedAt: state.placedAt.toISOString(), store: storeCode }) : null;
+  const detailsHash = details ? detailsHashOf(details, state.placedAt, storeCode) : null;
   if (memberId && details && (evaluation === null || evaluatedHash !== detailsHash)) {
     const prefetched = env.rulesInForce?.at.getTime() === state.placedAt.getTime() ? env.rulesInForce.rules : undefined;
     const rules = (prefetched ?? await rulesInForce(ctx.trx, ctx.program.id, state.placedAt)).filter((r) => ORDER_RULE_KINDS.has(r.kind));
     context ??= await snapshotContext(ctx, member!, order.id, state.placedAt, rules);
-    const evalCtx: EvaluationContext = {
-      member: context.member, orderNumber: context.orderNumber, capUsage: context.capUsage, timeZone: ctx.program.time_zone,
-      currency: env.currency, wallets: env.wallets, pendingFrom: env.settings.pendingFrom,
-    };
-    evaluation = evaluateOrder(orderInput(details, state.placedAt, storeCode), evalCtx, rules);
+    evaluation = evaluateOrder(orderInput(details, state.placedAt, storeCode), evaluationContext(ctx, env, context), rules);
     evaluatedHash = detailsHash;
   }
 
@@ -307,24 +509,31 @@ export async function syncOrder(
   if (memberId && state.shares) {
     // Tier qualification: the order's net merchandise spend and one order, while paid and not
     // cancelled or fully refunded; converges on any arrival order like the points do.
-    await settleOrderTierActivity(ctx, {
-      memberId, orderId: order.id, placedAt: state.placedAt,
-      netSpendMinor: state.shares.merchandiseMinor - state.shares.refundedMinor,
-      counts: state.paidAt !== null && state.cancelledAt === null && !state.shares.fully, isNew,
-    });
+    await settleOrderTierActivity(ctx, { memberId, orderId: order.id, placedAt: state.placedAt, ...tierActivityOf(state), isNew });
   }
   await settlePointsPayment(ctx, order, state);
   // A cancelled order gives back the vouchers it consumed (rewards checkout), once: released
   // vouchers are no longer attached to the order.
   if (state.cancelledAt) await releaseVouchers(ctx, { orderId: order.external_id });
 
-  const keys = details?.customer;
   const announced = known.announce?.({ id: order.id, external_id: order.external_id, status: state.status, member_id: memberId });
-  const updated = await repo.updateOrder(ctx.trx, order.id, {
-    member_id: memberId,
-    customer_id: memberId ? null : keys?.customerId ?? null,
-    email_normalized: memberId ? null : keys?.email?.toLowerCase() ?? null,
-    phone: memberId ? null : keys?.phone ?? null,
+  const updated = await repo.updateOrder(ctx.trx, order.id, orderUpdate(ctx, state, { memberId, claimUntil, detailsHash, context, evaluation, evaluatedHash }),
+    announced && { programId: ctx.program.id, memberId, ...announced });
+  return { order: updated, events };
+}
+
+/** The order's columns as its state and evaluation decide them. */
+function orderUpdate(
+  ctx: LedgerContext, state: OrderState,
+  o: { memberId: string | null; claimUntil: Date; detailsHash: string | null; context: OrderContext | null; evaluation: OrderEvaluation | null; evaluatedHash: string | null },
+): repo.OrderUpdate {
+  const details = state.details;
+  const keys = details?.customer;
+  return {
+    member_id: o.memberId,
+    customer_id: o.memberId ? null : keys?.customerId ?? null,
+    email_normalized: o.memberId ? null : keys?.email?.toLowerCase() ?? null,
+    phone: o.memberId ? null : keys?.phone ?? null,
     status: state.status,
     currency: details?.currency ?? null,
     channel: details?.channel ?? null,
@@ -332,34 +541,67 @@ export async function syncOrder(
     paid_at: state.paidAt,
     fulfilled_at: state.fulfilledAt,
     cancelled_at: state.cancelledAt,
-    claim_until: memberId ? null : claimUntil,
+    claim_until: o.memberId ? null : o.claimUntil,
     merchandise_minor: state.shares?.merchandiseMinor ?? 0,
     refunded_minor: state.shares?.refundedMinor ?? 0,
-    details, details_hash: detailsHash, context, evaluation, evaluated_hash: evaluatedHash,
+    details, details_hash: o.detailsHash, context: o.context, evaluation: o.evaluation, evaluated_hash: o.evaluatedHash,
     updated_at: ctx.now,
-  }, announced && { programId: ctx.program.id, memberId, ...announced });
-  return { order: updated, events };
+  };
 }
 
-function describe(order: OrderRow, items: { name: string; points: number }[]): string {
-  return `Order ${order.external_id}: ${items.map((i) => `${i.name} ${i.points}`).join(' + ')}`;
+/** The hash of what an order's evaluation depends on: re-evaluated only when it changes. */
+const detailsHashOf = (details: OrderDetails, placedAt: Date, storeCode: string | null) => hash({ details, placedAt: placedAt.toISOString(), store: storeCode });
+
+/** The points of an order's award items, grouped by ledger component (wallet and pending terms). */
+interface AwardGroup {
+  wallet: string;
+  from: 'paid' | 'fulfilled';
+  days: number;
+  items: { item: AwardItem; points: number }[];
 }
 
-async function settleOrderAward(
-  ctx: LedgerContext, env: Env, order: OrderRow, state: OrderState, evaluation: OrderEvaluation, member: { id: string; active: boolean }, isNew: boolean,
-) {
-  const shares = state.shares!;
-  const groups = new Map<string, { wallet: string; from: 'paid' | 'fulfilled'; days: number; items: { item: AwardItem; points: number }[] }>();
+/** What the order's evaluation gives now (after refunds), per component and per rule. */
+function awardGroups(order: Pick<OrderRow, 'id'>, state: OrderState, evaluation: OrderEvaluation) {
+  const groups = new Map<string, AwardGroup>();
   const perRule = new Map<string, number>();
   for (const item of evaluation.items) {
     const basis = earningBasis(state, item.pending.from);
-    const points = basis ? remainingOf(item.attribution, evaluation.lineIds, shares) : 0;
+    const points = basis ? remainingOf(item.attribution, evaluation.lineIds, state.shares!) : 0;
     const key = orderComponent(order.id, item);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { wallet: item.wallet, from: item.pending.from, days: item.pending.days, items: [] }));
     g.items.push({ item, points });
     if (points > 0) perRule.set(item.ruleId, (perRule.get(item.ruleId) ?? 0) + points);
   }
+  return { groups, perRule };
+}
+
+const desiredOf = (g: AwardGroup) => g.items.reduce((s, i) => s + i.points, 0);
+
+function vestsAtOf(state: OrderState, g: AwardGroup): Date | null {
+  const basis = earningBasis(state, g.from);
+  return basis ? vestingDate(basis, g.days) : null;
+}
+
+const breakdownOf = (g: AwardGroup) => g.items.map((i) => ({
+  ruleId: i.item.ruleId, version: i.item.version, name: i.item.name, kind: i.item.kind, wallet: i.item.wallet, points: i.points, grossPoints: i.item.points, why: i.item.why,
+}));
+
+/** What the order counts for tier qualification: its net merchandise spend, while paid and not cancelled or fully refunded. */
+function tierActivityOf(state: OrderState) {
+  const shares = state.shares!;
+  return { netSpendMinor: shares.merchandiseMinor - shares.refundedMinor, counts: state.paidAt !== null && state.cancelledAt === null && !shares.fully };
+}
+
+function describe(order: Pick<OrderRow, 'external_id'>, g: AwardGroup): string {
+  return `Order ${order.external_id}: ${g.items.map((i) => `${i.item.name} ${i.points}`).join(' + ')}`;
+}
+
+async function settleOrderAward(
+  ctx: LedgerContext, env: Env, order: OrderRow, state: OrderState, evaluation: OrderEvaluation, member: { id: string; active: boolean }, isNew: boolean,
+) {
+  const shares = state.shares!;
+  const { groups, perRule } = awardGroups(order, state, evaluation);
   // Components that earned before but have no item now (the details changed) go back to zero.
   for (const award of isNew ? [] : await awardRepo.awardsOfOrder(ctx.trx, order.id)) {
     const parts = award.component.split(':');
@@ -368,13 +610,9 @@ async function settleOrderAward(
   }
   const reference = { type: 'order', id: order.id };
   for (const [component, g] of groups) {
-    const desired = g.items.reduce((s, i) => s + i.points, 0);
-    const basis = earningBasis(state, g.from);
     await settleComponent(ctx, {
-      memberId: member.id, memberActive: member.active, wallet: g.wallet, component, desired,
-      vestsAt: basis ? vestingDate(basis, g.days) : null, orderId: order.id, actionId: null, reference, isNew,
-      description: describe(order, g.items.map((i) => ({ name: i.item.name, points: i.points }))),
-      breakdown: g.items.map((i) => ({ ruleId: i.item.ruleId, version: i.item.version, name: i.item.name, kind: i.item.kind, wallet: i.item.wallet, points: i.points, grossPoints: i.item.points, why: i.item.why })),
+      memberId: member.id, memberActive: member.active, wallet: g.wallet, component, desired: desiredOf(g),
+      vestsAt: vestsAtOf(state, g), orderId: order.id, actionId: null, reference, isNew, description: describe(order, g), breakdown: breakdownOf(g),
     });
   }
   await ruleRepo.replaceRulePoints(ctx.trx, { programId: ctx.program.id, memberId: member.id, type: 'order', id: order.id, occurredAt: state.placedAt, isNew }, perRule);
@@ -476,7 +714,7 @@ export async function listMemberOrders(ctx: LedgerContext, memberId: string, que
 /** What an order's view reads besides its row; a list loads it for the whole page at once. */
 interface OrderViewData {
   events: Awaited<ReturnType<typeof repo.eventsOfOrder>>;
-  awards: awardRepo.AwardRow[];
+  awards: awardRepo.AwardBrief[];
   storeCode: string | null;
 }
 

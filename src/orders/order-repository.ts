@@ -1,4 +1,4 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type OperationNodeSource, type Selectable } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
 import type { OrderEventType, OrdersTable } from '../db/schema.ts';
 import { eventInsert, type OutboxEvent } from '../events/event-repository.ts';
@@ -171,4 +171,108 @@ export async function findPaymentOperation(db: Executor, programId: string, id: 
 
 export async function findPaymentReservation(db: Executor, programId: string, id: string) {
   return db.selectFrom('reservations').select(['id', 'status', 'member_id', 'post_operation_id', 'amount', 'expires_at']).where('program_id', '=', programId).where('id', '=', id).executeTakeFirst();
+}
+
+// ---------------------------------------------------------------- new orders together (a group commit)
+
+/** A new order's first event, to create with it. */
+export interface NewOrder {
+  externalId: string;
+  event: OrderEventValues;
+}
+
+/**
+ * lockOrCreateOrder for several orders of no store at once (external ids distinct): inserts the
+ * orders and their first events in one statement and returns the orders it created. An order
+ * that exists already (or is being created by a transaction still running, which this waits
+ * for) is not returned.
+ */
+export async function createOrders(trx: Tx, programId: string, orders: NewOrder[]): Promise<OrderRow[]> {
+  if (orders.length === 0) return [];
+  const rows = orders.map((o) => ({ external_id: o.externalId, ...o.event }));
+  const { rows: created } = await sql<OrderRow>`
+    with r as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+        external_id text, event_id text, type text, occurred_at timestamptz, payload jsonb, payload_hash text, received_at timestamptz)
+    ),
+    o as (
+      insert into orders (program_id, store_id, external_id, status)
+      -- In one order for every batch: two batches holding some of the same new orders wait, never deadlock.
+      select ${programId}::uuid, null, external_id, 'pending' from r order by external_id
+      on conflict do nothing
+      returning *
+    ),
+    e as (
+      insert into order_events (program_id, order_id, event_id, type, occurred_at, payload, payload_hash, received_at)
+      select o.program_id, o.id, r.event_id, r.type, r.occurred_at, r.payload, r.payload_hash, r.received_at
+      from o join r on r.external_id = o.external_id
+    )
+    select * from o`.execute(trx);
+  return created;
+}
+
+/** Takes back orders createOrders made in this transaction, before anything else refers to them. */
+export async function dropCreatedOrders(trx: Tx, orderIds: string[]): Promise<number> {
+  if (orderIds.length === 0) return 0;
+  const { rows } = await sql<{ orders: number }>`
+    with e as (delete from order_events where order_id = any(${orderIds}::uuid[])),
+    d as (delete from orders where id = any(${orderIds}::uuid[]) returning id)
+    select count(*)::int as orders from d`.execute(trx);
+  return rows[0]?.orders ?? 0;
+}
+
+/** lockMember for several members, in id order (two batches wait for each other, never deadlock). */
+export async function lockMembers(trx: Tx, programId: string, memberIds: string[]) {
+  if (memberIds.length === 0) return [];
+  return trx.selectFrom('members').selectAll().where('program_id', '=', programId).where(sql<boolean>`id = any(${memberIds}::uuid[])`).orderBy('id').forUpdate().execute();
+}
+
+/** countEarlierOrders for several orders, each of another member; by order id. */
+export async function countEarlierOrdersMany(trx: Tx, orders: { orderId: string; memberId: string; placedAt: Date }[]): Promise<Map<string, number>> {
+  if (orders.length === 0) return new Map();
+  const { rows } = await sql<{ order_id: string; earlier: number }>`
+    select r.order_id, (
+      select count(*) from orders o
+      where o.member_id = r.member_id and o.id <> r.order_id and o.status <> 'cancelled' and (o.placed_at, o.id) < (r.placed_at, r.order_id)
+    )::int as earlier
+    from jsonb_to_recordset(${JSON.stringify(orders.map((o) => ({ order_id: o.orderId, member_id: o.memberId, placed_at: o.placedAt })))}::jsonb)
+      as r(order_id uuid, member_id uuid, placed_at timestamptz)`.execute(trx);
+  return new Map(rows.map((r) => [r.order_id, r.earlier]));
+}
+
+/**
+ * updateOrder for several orders in one statement, each with its outbox event, and with the
+ * inserts `alongside` (each returning a row per row inserted): how many rows each inserted
+ * comes back in `alongsideRows`, in their order.
+ */
+export async function updateOrders(
+  trx: Tx, updates: { id: string; values: OrderUpdate; event: OutboxEvent }[], alongside: OperationNodeSource[] = [],
+): Promise<{ orders: OrderRow[]; alongsideRows: number[] }> {
+  if (updates.length === 0) return { orders: [], alongsideRows: [] };
+  const inserts = alongside.map((insert, i) => sql`${sql.raw(`a${i}`)} as (${insert}),`);
+  const counts = alongside.length > 0 ? sql`array[${sql.join(alongside.map((_, i) => sql`(select count(*) from ${sql.raw(`a${i}`)})::int`))}]` : sql`array[]::int[]`;
+  const rows = updates.map(({ id, values, event }) => ({
+    id, ...values, event_program_id: event.programId, event_type: event.type, event_member_id: event.memberId, event_payload: event.payload,
+  }));
+  const { rows: updated } = await sql<OrderRow & { alongside_rows: number[] }>`
+    with ${sql.join(inserts, sql` `)} r as (
+      select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
+        id uuid, member_id uuid, customer_id text, email_normalized text, phone text, status text, currency text, channel text,
+        placed_at timestamptz, paid_at timestamptz, fulfilled_at timestamptz, cancelled_at timestamptz, claim_until timestamptz,
+        merchandise_minor bigint, refunded_minor bigint, details jsonb, details_hash text, context jsonb, evaluation jsonb,
+        evaluated_hash text, updated_at timestamptz,
+        event_program_id uuid, event_type text, event_member_id uuid, event_payload jsonb)
+    ),
+    announced as (
+      insert into events (program_id, type, member_id, payload) select event_program_id, event_type, event_member_id, event_payload from r
+    )
+    update orders o set
+      member_id = r.member_id, customer_id = r.customer_id, email_normalized = r.email_normalized, phone = r.phone, status = r.status,
+      currency = r.currency, channel = r.channel, placed_at = r.placed_at, paid_at = r.paid_at, fulfilled_at = r.fulfilled_at,
+      cancelled_at = r.cancelled_at, claim_until = r.claim_until, merchandise_minor = r.merchandise_minor, refunded_minor = r.refunded_minor,
+      details = r.details, details_hash = r.details_hash, context = r.context, evaluation = r.evaluation, evaluated_hash = r.evaluated_hash,
+      updated_at = r.updated_at
+    from r where o.id = r.id
+    returning o.*, ${counts} as alongside_rows`.execute(trx);
+  return { orders: updated.map(({ alongside_rows: _, ...order }) => order as OrderRow), alongsideRows: updated[0]?.alongside_rows ?? [] };
 }

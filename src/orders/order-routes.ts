@@ -79,7 +79,9 @@ const OrderSchema = Type.Object({
 });
 
 export const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { mutateNaturallyKeyed, read } = ledgerHttp(app);
+  const { mutateNaturallyKeyedGrouped, naturallyKeyedGroupOf, read } = ledgerHttp(app);
+  // New orders of a program sent at the same time are written together (docs/architecture.md, "Group commit").
+  const group = naturallyKeyedGroupOf<ops.OrderEventInput>(ops.ingestOrderEventsMany);
 
   app.post('/orders/events', {
     schema: {
@@ -88,7 +90,11 @@ export const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       headers: IdempotencyHeaders, body: EventBody,
       response: { 200: Type.Object({ duplicate: Type.Boolean(), order: OrderSchema }), 201: Type.Object({ duplicate: Type.Boolean(), order: OrderSchema }), ...problems(404, 409, 422) },
     },
-  }, async (request, reply) => mutateNaturallyKeyed(request, reply, (body) => ((body as { duplicate: boolean }).duplicate ? 200 : 201), (ctx) => ops.ingestOrderEvent(ctx, request.body)));
+  }, async (request, reply) => mutateNaturallyKeyedGrouped(
+    request, reply, (body) => ((body as { duplicate: boolean }).duplicate ? 200 : 201),
+    { group, input: request.body, groupable: ops.groupableOrderEvent(request.body) },
+    (ctx) => ops.ingestOrderEvent(ctx, request.body),
+  ));
 
   app.get('/orders/lookup', {
     schema: {

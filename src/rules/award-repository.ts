@@ -1,11 +1,28 @@
-import { sql } from 'kysely';
+import { sql, type QueryCreator } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
+import { recordset } from '../db/recordset.ts';
+import type { DB } from '../db/schema.ts';
 
-export async function insertAward(
-  trx: Tx,
-  values: { program_id: string; member_id: string; operation_id: string; component: string; order_id: string | null; action_id: string | null; breakdown: unknown; created_at: Date },
-) {
-  await trx.insertInto('awards').values({ ...values, breakdown: JSON.stringify(values.breakdown) }).execute();
+export interface AwardValues {
+  program_id: string; member_id: string; operation_id: string; component: string; order_id: string | null; action_id: string | null; breakdown: unknown; created_at: Date;
+}
+
+export async function insertAward(trx: Tx, values: AwardValues) {
+  await insertAwards(trx, [values]);
+}
+
+export async function insertAwards(trx: Tx, rows: AwardValues[]) {
+  if (rows.length > 0) await awardsInsert(trx, rows).execute();
+}
+
+/** The insert of awards, for a caller that sends it with another write (a CTE); returns a row per award. */
+export function awardsInsert(db: QueryCreator<DB>, rows: AwardValues[]) {
+  return db.insertInto('awards')
+    .columns(['program_id', 'member_id', 'operation_id', 'component', 'order_id', 'action_id', 'breakdown', 'created_at'])
+    .expression(recordset(rows, {
+      program_id: 'uuid', member_id: 'uuid', operation_id: 'uuid', component: 'text', order_id: 'uuid', action_id: 'uuid', breakdown: 'jsonb', created_at: 'timestamptz',
+    }))
+    .returning('operation_id');
 }
 
 export interface ComponentOperation {
@@ -25,6 +42,9 @@ export async function componentOperations(trx: Tx, memberId: string, component: 
     .orderBy('a.id', 'desc')
     .execute();
 }
+
+/** What an order's view shows of each of its awards. */
+export type AwardBrief = Pick<AwardRow, 'operation_id' | 'component' | 'wallet' | 'amount' | 'reversed' | 'vested' | 'vests_at' | 'created_at'>;
 
 export interface AwardRow {
   id: number;
@@ -74,7 +94,8 @@ export async function awardsOfAction(db: Executor, actionId: string): Promise<Aw
 export async function awardsOf(db: Executor, column: 'order_id' | 'action_id', ids: string[]): Promise<Map<string, AwardRow[]>> {
   const byId = new Map<string, AwardRow[]>();
   if (ids.length === 0) return byId;
-  const rows = await awardQuery(db).where(`a.${column}`, 'in', ids).orderBy('a.id').execute() as AwardRow[];
+  // = any(array): one prepared statement for any number of ids (an IN list is one per count).
+  const rows = await awardQuery(db).where(sql<boolean>`${sql.ref(`a.${column}`)} = any(${ids}::uuid[])`).orderBy('a.id').execute() as AwardRow[];
   for (const row of rows) {
     const id = row[column]!;
     const list = byId.get(id) ?? [];

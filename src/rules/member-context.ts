@@ -11,7 +11,11 @@ import type { MemberContext } from './conditions.ts';
 export async function loadMemberContext(db: Executor, programId: string, memberId: string, now?: Date, known?: MemberRow): Promise<MemberContext> {
   const member = known?.id === memberId ? known : await findMemberRow(db, programId, memberId);
   if (!member) throw new ProblemError('member_not_found', `no member ${memberId} in this program`);
-  const tier = await currentTier(db, programId, memberId, now);
+  return memberContextOf(member, await currentTier(db, programId, memberId, now));
+}
+
+/** The member context from a member row and their tier in force (null: none, or no ladder). */
+export function memberContextOf(member: MemberRow, tier: { code: string; earnMultiplierBp: number } | null): MemberContext {
   return {
     tierCode: tier?.code ?? null,
     tierMultiplierBp: tier?.earnMultiplierBp ?? 10_000,

@@ -194,12 +194,13 @@ export async function updateEarningSettings(ctx: LedgerContext, input: Partial<E
 
 /**
  * getEarningSettings and walletDefaults together, in one round trip (an order event needs both);
- * with `rulesAt`, rulesInForce at that instant too.
+ * with `rulesAt`, rulesInForce at that instant too; with `rulesSince` as well, `steadySince` says
+ * whether those same rules were in force from then on.
  */
-export async function earningEnvironment(db: Executor, programId: string, rulesAt?: Date) {
-  const { settings, wallets, rules } = await repo.settingsAndWallets(db, programId, rulesAt);
+export async function earningEnvironment(db: Executor, programId: string, rulesAt?: Date, rulesSince?: Date) {
+  const { settings, wallets, rules, rulesChanged } = await repo.settingsAndWallets(db, programId, rulesAt, rulesSince);
   return {
-    rulesInForce: rulesAt && rules ? { at: rulesAt, rules: rules.map(compileCached).sort(byPriority) } : undefined,
+    rulesInForce: rulesAt && rules ? { at: rulesAt, rules: rules.map(compileCached).sort(byPriority), steadySince: rulesChanged === false ? rulesSince : undefined } : undefined,
     settings: settings ? { claimWindowDays: settings.claim_window_days, pendingFrom: settings.pending_from } : { ...DEFAULT_SETTINGS },
     wallets: Object.fromEntries(wallets.map((w) => [w.code, { pendingDays: w.pending_days }])) as Record<string, { pendingDays: number }>,
   };

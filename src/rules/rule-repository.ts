@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type QueryCreator } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
-import type { RuleKind } from '../db/schema.ts';
+import { recordset } from '../db/recordset.ts';
+import type { DB, RuleKind } from '../db/schema.ts';
 import type { RuleVersion } from './compile-rule.ts';
 import type { RuleConfig } from './rule-config.ts';
 
@@ -115,17 +116,23 @@ export async function upsertSettings(trx: Tx, programId: string, values: { claim
     .executeTakeFirstOrThrow();
 }
 
-/** The earning settings row (if any) and the wallets' defaults, in one round trip; with `rulesAt`, also versionsInForce at that instant. */
-export async function settingsAndWallets(db: Executor, programId: string, rulesAt?: Date) {
+/**
+ * The earning settings row (if any) and the wallets' defaults, in one round trip; with `rulesAt`,
+ * also versionsInForce at that instant, and with `rulesSince` whether any version took effect in
+ * (rulesSince, rulesAt] — if none did, the same versions were in force all along that span.
+ */
+export async function settingsAndWallets(db: Executor, programId: string, rulesAt?: Date, rulesSince?: Date) {
   const { rows } = await sql<{
     settings: { claim_window_days: number; pending_from: 'paid' | 'fulfilled' } | null;
     wallets: { code: string; pending_days: number; unit: string }[];
     rules: Parameters<typeof versionFromJson>[0][] | null;
+    rules_changed: boolean | null;
   }>`select (select json_build_object('claim_window_days', claim_window_days, 'pending_from', pending_from) from earning_settings where program_id = ${programId}) as settings,
             coalesce((select json_agg(json_build_object('code', code, 'pending_days', pending_days, 'unit', unit)) from wallets where program_id = ${programId}), '[]'::json) as wallets,
-            ${rulesAt ? sql`coalesce((select json_agg(c) from (${versionsInForceSql(programId, rulesAt)}) c), '[]'::json)` : sql`null::json`} as rules`.execute(db);
-  const { rules, ...rest } = rows[0]!;
-  return { ...rest, rules: rules?.map(versionFromJson) };
+            ${rulesAt ? sql`coalesce((select json_agg(c) from (${versionsInForceSql(programId, rulesAt)}) c), '[]'::json)` : sql`null::json`} as rules,
+            ${rulesAt && rulesSince ? sql`exists (select 1 from earning_rule_versions where program_id = ${programId} and effective_from > ${rulesSince} and effective_from <= ${rulesAt})` : sql`null::boolean`} as rules_changed`.execute(db);
+  const { rules, rules_changed: rulesChanged, ...rest } = rows[0]!;
+  return { ...rest, rules: rules?.map(versionFromJson), rulesChanged };
 }
 
 export async function walletsOf(db: Executor, programId: string) {
@@ -139,10 +146,27 @@ export async function replaceRulePoints(
 ) {
   // A source created in this transaction has no points recorded yet.
   if (!source.isNew) await trx.deleteFrom('rule_points').where('member_id', '=', source.memberId).where('source_type', '=', source.type).where('source_id', '=', source.id).execute();
-  const rows = [...points].filter(([, p]) => p > 0).map(([ruleId, p]) => ({
+  await insertRulePoints(trx, rulePointRows(source, points));
+}
+
+/** The rule_points rows of one source: a row per rule that gives it points. */
+export function rulePointRows(source: { programId: string; memberId: string; type: 'order' | 'action'; id: string; occurredAt: Date }, points: Map<string, number>) {
+  return [...points].filter(([, p]) => p > 0).map(([ruleId, p]) => ({
     program_id: source.programId, member_id: source.memberId, rule_id: ruleId, source_type: source.type, source_id: source.id, occurred_at: source.occurredAt, points: p,
   }));
-  if (rows.length > 0) await trx.insertInto('rule_points').values(rows).execute();
+}
+
+/** Rows of rulePointRows, of one source or several, in one statement. */
+export async function insertRulePoints(trx: Tx, rows: ReturnType<typeof rulePointRows>) {
+  if (rows.length > 0) await rulePointsInsert(trx, rows).execute();
+}
+
+/** The insert of rule_points rows, for a caller that sends it with another write (a CTE); returns a row per row. */
+export function rulePointsInsert(db: QueryCreator<DB>, rows: ReturnType<typeof rulePointRows>) {
+  return db.insertInto('rule_points')
+    .columns(['program_id', 'member_id', 'rule_id', 'source_type', 'source_id', 'occurred_at', 'points'])
+    .expression(recordset(rows, { program_id: 'uuid', member_id: 'uuid', rule_id: 'uuid', source_type: 'text', source_id: 'uuid', occurred_at: 'timestamptz', points: 'bigint' }))
+    .returning('rule_id');
 }
 
 /** Points and rewarded events of one rule for a member within [start, end), other sources only. */

@@ -842,6 +842,27 @@ export async function recordActivityForMember(ctx: TierContext, memberId: string
 }
 
 
+/** What an order contributes to tier qualification now: its net spend and one order, while it counts. */
+export function orderTierDesired(input: { netSpendMinor: number; counts: boolean }) {
+  return input.counts ? { net_spend: Math.max(0, input.netSpendMinor), orders: 1 } : { net_spend: 0, orders: 0 };
+}
+
+/**
+ * The tier activity of orders created in this transaction (nothing counted for them yet), in a
+ * program without a ladder (nothing to qualify): what settleOrderTierActivity records for each,
+ * as one insert for the caller to send with another write. Every row it is given is new.
+ */
+export async function newOrdersActivityInsert(
+  ctx: LedgerContext, orders: { memberId: string; orderId: string; placedAt: Date; netSpendMinor: number; counts: boolean }[],
+) {
+  invariant((await loadLadder(ctx.trx, ctx.program.id)) === null, 'new orders are qualified together only without a ladder');
+  const rows = orders.flatMap((o) => Object.entries(orderTierDesired(o)).filter(([, amount]) => amount !== 0).map(([metric, amount]) => ({
+    program_id: ctx.program.id, member_id: o.memberId, metric: metric as TierMetric, amount, occurred_at: o.placedAt,
+    source_type: 'order', source_id: `${o.orderId}#1`, recorded_at: ctx.now,
+  })));
+  return { rows: rows.length, insert: repo.metricEventsInsert(ctx.trx, rows) };
+}
+
 /**
  * Brings an order's tier contribution to what it should be now — net spend and one order while
  * it is paid and not cancelled, nothing otherwise — by recording the difference as a new source.
@@ -852,7 +873,7 @@ export async function settleOrderTierActivity(
   ctx: LedgerContext,
   input: { memberId: string; orderId: string; placedAt: Date; netSpendMinor: number; counts: boolean; isNew?: boolean },
 ) {
-  const desired = input.counts ? { net_spend: Math.max(0, input.netSpendMinor), orders: 1 } : { net_spend: 0, orders: 0 };
+  const desired = orderTierDesired(input);
   // An order created in this transaction has contributed nothing yet.
   const so_far = input.isNew ? { netSpend: 0, orders: 0, sources: 0 } : await repo.orderTierContributions(ctx.trx, ctx.program.id, input.orderId);
   const amounts: Partial<Record<TierMetric, number>> = {};

@@ -1,5 +1,6 @@
 import { sql, type QueryCreator, type RawBuilder } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
+import { recordset } from '../db/recordset.ts';
 import type { DB, TierMetric } from '../db/schema.ts';
 import type { LadderSettings, TierDefinition } from './tier-ladder.ts';
 import { forgetLadder } from './ladder-memo.ts';
@@ -208,7 +209,11 @@ export interface MetricEventInput {
 
 /** The insert of activity rows (a source's metric is recorded once), for a caller that may send it with another write (a CTE). */
 export function metricEventsInsert(db: QueryCreator<DB>, rows: MetricEventInput[]) {
-  return db.insertInto('tier_metric_events').values(rows)
+  return db.insertInto('tier_metric_events')
+    .columns(['program_id', 'member_id', 'metric', 'amount', 'occurred_at', 'source_type', 'source_id', 'recorded_at'])
+    .expression(recordset(rows, {
+      program_id: 'uuid', member_id: 'uuid', metric: 'text', amount: 'bigint', occurred_at: 'timestamptz', source_type: 'text', source_id: 'text', recorded_at: 'timestamptz',
+    }))
     .onConflict((oc) => oc.columns(['program_id', 'metric', 'source_type', 'source_id']).doNothing())
     .returning('metric');
 }

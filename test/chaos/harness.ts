@@ -12,7 +12,8 @@ import { HttpClient, type HttpRequest, type HttpResponse } from '../../bench/lib
  */
 
 export interface Tracked {
-  key: string;
+  /** The Idempotency-Key it is sent (and resent) with; null for a request whose body is its identity (an order event, as webhooks send them). */
+  key: string | null;
   label: string;
   request: HttpRequest;
   attempts: number;
@@ -72,8 +73,8 @@ export class Journal {
   }
   constructor(readonly summary: Summary) {}
 
-  track(label: string, request: HttpRequest, key: string = randomUUID()): Tracked {
-    const entry: Tracked = { key, label, request: { ...request, headers: { ...request.headers, 'idempotency-key': key } }, attempts: 0 };
+  track(label: string, request: HttpRequest, key: string | null = randomUUID()): Tracked {
+    const entry: Tracked = { key, label, request: key === null ? request : { ...request, headers: { ...request.headers, 'idempotency-key': key } }, attempts: 0 };
     this.all.push(entry);
     return entry;
   }
@@ -129,7 +130,8 @@ export async function verifyLedger(client: HttpClient, summary: Summary, label: 
 
 /**
  * Replays every acknowledged request with its key: the stored answer comes back unchanged
- * (same status and body), and nothing new is written (checked by the callers' counts).
+ * (same status and body), and nothing new is written (checked by the callers' counts). A request
+ * without a key (an order event) is answered as a resend: 200 with duplicate: true.
  */
 export async function replayAcknowledged(client: HttpClient, journal: Journal, summary: Summary, filter: (e: Tracked) => boolean = () => true) {
   const done = journal.all.filter((e) => e.response && filter(e));
@@ -137,7 +139,9 @@ export async function replayAcknowledged(client: HttpClient, journal: Journal, s
     await Promise.all(done.slice(i, i + 16).map(async (e) => {
       summary.requestsSent++;
       const res = await client.request({ ...e.request, timeoutMs: 15_000 });
-      const same = res.status === e.response!.status && JSON.stringify(res.json()) === JSON.stringify(e.response!.body);
+      const same = e.key === null
+        ? e.response!.status < 300 && res.status === 200 && res.json().duplicate === true
+        : res.status === e.response!.status && JSON.stringify(res.json()) === JSON.stringify(e.response!.body);
       check(summary, same, `replay of ${e.label} ${e.request.path} (key ${e.key}) answered ${res.status} ${res.text.slice(0, 300)} instead of ${e.response!.status}`);
     }));
   }

@@ -1,0 +1,190 @@
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { setupTestApp, statementCounter, TestClock, type TestContext } from '../helpers.ts';
+import { createRule, expectLedgerOk, orderBody, sendEvent } from './order-helpers.ts';
+
+/**
+ * Group commit of order events (docs/architecture.md, "Group commit"): new orders sent at the same
+ * time share transactions, and every request keeps what it has alone — its answer, its refusal,
+ * exactly one effect per event. Each scenario runs on two apps, one grouping and one not
+ * (LAUREL_GROUP_COMMIT_BATCHES=0), and their results must be the same.
+ */
+const START = new Date('2031-05-06T15:00:00Z');
+
+describe('order events under group commit', async () => {
+  const setup = async (groupCommitBatches?: number) => {
+    const clock = new TestClock(START);
+    const t = await setupTestApp({
+      clock, ...(groupCommitBatches === undefined ? {} : { config: { groupCommitBatches } }),
+      program: { wallets: [{ code: 'points', name: 'Points', pendingDays: 14 }, { code: 'cashback', name: 'Cashback', unit: 'currency' }] },
+    });
+    await createRule(t, 'base_rate', { points: 1, perAmountMinor: 100 });
+    await createRule(t, 'extra_points', { points: 500, per: 'order', conditions: { orderNumber: { equals: 1 } } });
+    await createRule(t, 'multiplier', { percent: 200, lines: { tags: ['club'] } });
+    await createRule(t, 'cashback', { rateBasisPoints: 300 });
+    clock.advance(60_000);
+    return { t, clock };
+  };
+  const grouped = await setup();
+  const alone = await setup(0);
+  const statements = statementCounter(grouped.t.db.pool);
+
+  const lines = (i: number) => [
+    { id: 'l1', sku: 'A', quantity: 1 + (i % 3), unitPriceMinor: 1999, tags: i % 2 ? ['club'] : [] },
+    { id: 'l2', sku: 'B', quantity: 1, unitPriceMinor: 4500 },
+  ];
+  /** Members whose wallets exist (an earn made them), as the group's earns need. */
+  const members = async (t: TestContext, n: number) => {
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const m = await t.member();
+      await t.earn(m.id, 1);
+      await t.earn(m.id, 1, { wallet: 'cashback' });
+      out.push(m);
+    }
+    return out;
+  };
+  const paid = (orderId: string, memberId: string, i: number, at: Date) => ({
+    orderId, eventId: 'paid', type: 'paid', occurredAt: at.toISOString(), order: orderBody(lines(i), { customer: { memberId } }),
+  });
+  /** Ids, instants and the API keys' ids differ between the apps; nothing else may. */
+  const normalise = (body: unknown) => JSON.parse(JSON.stringify(body, (key, value) => {
+    if (key === 'id' || key.endsWith('Id') && key !== 'orderId') return '…';
+    if (typeof value !== 'string') return value;
+    return /^\d{4}-\d\d-\d\dT|^api_key:/.test(value) ? '…' : value.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '…');
+  }));
+  const transactionsOf = async (t: TestContext, orderIds: string[]) => {
+    const { rows } = await sql<{ n: number }>`select count(distinct xmin::text)::int as n from orders where program_id = ${t.program.id} and external_id = any(${orderIds})`.execute(t.db.db);
+    return rows[0]!.n;
+  };
+  /** What an app's ledger and records hold for these members, without ids. */
+  const holdings = async (t: TestContext, memberIds: string[]) => {
+    const q = async (query: ReturnType<typeof sql>) => (await query.execute(t.db.db)).rows;
+    const index = (id: string) => memberIds.indexOf(id);
+    return {
+      balances: await Promise.all(memberIds.map(async (id) => (await t.call('GET', `/v1/members/${id}/balances`)).body)).then(normalise),
+      entries: (await q(sql`select member_id, kind, amount, lot_delta from entries where program_id = ${t.program.id} and member_id = any(${memberIds}::uuid[]) order by amount, kind`))
+        .map((r: any) => ({ ...r, member_id: index(r.member_id) })).sort((a: any, b: any) => a.member_id - b.member_id || a.amount - b.amount || a.kind.localeCompare(b.kind)),
+      awards: (await q(sql`select a.member_id, a.component like 'order:%:points:paid:14' as points_component, a.breakdown, o.amount from awards a join operations o on o.id = a.operation_id where a.program_id = ${t.program.id} and a.member_id = any(${memberIds}::uuid[])`))
+        .map((r: any) => ({ ...r, breakdown: normalise(r.breakdown), member_id: index(r.member_id) })).sort((a: any, b: any) => a.member_id - b.member_id || a.amount - b.amount),
+      rulePoints: (await q(sql`select r.member_id, v.name, r.points from rule_points r join earning_rule_versions v on v.rule_id = r.rule_id where r.program_id = ${t.program.id} and r.member_id = any(${memberIds}::uuid[])`))
+        .map((r: any) => ({ ...r, member_id: index(r.member_id) })).sort((a: any, b: any) => a.member_id - b.member_id || a.name.localeCompare(b.name) || a.points - b.points),
+      tierActivity: (await q(sql`select member_id, metric, amount from tier_metric_events where program_id = ${t.program.id} and member_id = any(${memberIds}::uuid[]) and source_type = 'order'`))
+        .map((r: any) => ({ ...r, member_id: index(r.member_id) })).sort((a: any, b: any) => a.member_id - b.member_id || a.metric.localeCompare(b.metric) || a.amount - b.amount),
+      events: (await q(sql`select type, count(*)::int as n from events where program_id = ${t.program.id} and member_id = any(${memberIds}::uuid[]) group by type order by type`)),
+    };
+  };
+
+  it('new orders sent at once share transactions; answers, ledger and records are those of each order alone', async () => {
+    const n = 24;
+    const scenario = async ({ t, clock }: { t: TestContext; clock: TestClock }, countStatements: boolean) => {
+      const ms = await members(t, n);
+      // Half of the members ordered before: their new order is their second (no welcome bonus).
+      for (let i = 0; i < n; i += 2) expect((await sendEvent(t, paid(`before-${i}`, ms[i]!.id, i, clock.current!))).status).toBe(201);
+      clock.advance(60_000);
+      if (countStatements) statements.count = 0;
+      const ids = ms.map((_, i) => `burst-${i}`);
+      const results = await Promise.all(ms.map((m, i) => sendEvent(t, paid(ids[i]!, m.id, i, new Date(clock.current!.getTime() + i)))));
+      const used = statements.count;
+      expect(results.map((r) => r.status)).toEqual(ms.map(() => 201));
+      return { ms, ids, results, used };
+    };
+    const g = await scenario(grouped, true);
+    const a = await scenario(alone, false);
+    // Shared: 24 orders written by fewer transactions (rows written by one share its xmin), each
+    // of 11 statements whatever its size (against 17 for an order alone).
+    const shared = await transactionsOf(grouped.t, g.ids);
+    expect(shared).toBeLessThan(n);
+    expect(await transactionsOf(alone.t, a.ids)).toBe(n);
+    expect(g.used).toBe(11 * shared);
+    expect(g.results.map((r) => normalise(r.body))).toEqual(a.results.map((r) => normalise(r.body)));
+    // The welcome bonus went to the members without an earlier order, numbered right.
+    expect(g.results.map((r) => r.body.order.points.orderNumber)).toEqual(g.ms.map((_, i) => (i % 2 === 0 ? 2 : 1)));
+    expect(await holdings(grouped.t, g.ms.map((m) => m.id))).toEqual(await holdings(alone.t, a.ms.map((m) => m.id)));
+    // A resend of each is a duplicate, on either app.
+    const again = await Promise.all(g.ms.map((m, i) => sendEvent(grouped.t, paid(g.ids[i]!, m.id, i, new Date(grouped.clock.current!.getTime() + i)))));
+    expect(again.map((r) => r.status)).toEqual(g.ms.map(() => 200));
+    expect(again.map((r) => normalise(r.body.order))).toEqual(g.results.map((r) => normalise(r.body.order)));
+    await expectLedgerOk(grouped.t);
+    await expectLedgerOk(alone.t);
+  });
+
+  it('a batch hands back what it cannot take, and each of those gets its answer alone', async () => {
+    const scenario = async ({ t, clock }: { t: TestContext; clock: TestClock }) => {
+      const ready = await members(t, 3);
+      const fresh = await t.member(); // no wallet yet: the earn that creates it runs alone
+      const blocked = (await members(t, 1))[0]!;
+      expect((await t.call('PATCH', `/v1/members/${blocked.id}`, { body: { status: 'blocked' } })).status).toBe(200);
+      const existing = 'exists-1';
+      expect((await sendEvent(t, { orderId: existing, eventId: 'created', type: 'created', occurredAt: clock.current!.toISOString(), order: orderBody(lines(0), { customer: { memberId: ready[2]!.id } }) })).status).toBe(201);
+      clock.advance(60_000);
+      const at = clock.current!;
+      const bodies = [
+        paid('mix-0', ready[0]!.id, 0, at),
+        paid('mix-0', ready[0]!.id, 0, at), // the same event twice in one burst: one effect
+        paid('mix-1', ready[2]!.id, 1, at), // the same member twice in one burst (with the existing order's paid event)
+        paid('mix-2', fresh.id, 2, at),
+        paid('mix-3', blocked.id, 3, at),
+        paid('mix-4', '00000000-0000-4000-8000-000000000000', 4, at),
+        { ...paid('mix-5', ready[1]!.id, 5, at), order: orderBody(lines(5), { customer: { memberId: ready[1]!.id }, currency: 'EUR' }) },
+        { ...paid(existing, ready[2]!.id, 0, at) },
+        { ...paid('mix-6', ready[1]!.id, 6, at), store: 'nowhere' },
+      ];
+      const results = await Promise.all(bodies.map((b) => sendEvent(t, b)));
+      const orders = await t.db.db.selectFrom('orders').select(['external_id']).where('program_id', '=', t.program.id).where('external_id', 'like', 'mix-%').orderBy('external_id').execute();
+      const events = await t.db.db.selectFrom('order_events').innerJoin('orders', 'orders.id', 'order_events.order_id').select(['orders.external_id', 'order_events.event_id'])
+        .where('orders.program_id', '=', t.program.id).orderBy('orders.external_id').orderBy('order_events.event_id').execute();
+      return {
+        statuses: results.map((r) => [r.status, r.body.code ?? r.body.duplicate]),
+        bodies: results.filter((r) => r.status === 201).map((r) => normalise(r.body)).sort((x, y) => x.order.orderId.localeCompare(y.order.orderId)),
+        orders, events: events.filter((e) => e.external_id.startsWith('mix-') || e.external_id === existing),
+        holdings: await holdings(t, [...ready, fresh, blocked].map((m) => m.id)),
+      };
+    };
+    const g = await scenario(grouped);
+    const a = await scenario(alone);
+    // The two sends of mix-0 race: one is 201, the other 200 a duplicate, in either order.
+    const sortFirstTwo = (s: unknown[][]) => [...s.slice(0, 2).sort((x, y) => Number(x[0]) - Number(y[0])), ...s.slice(2)];
+    expect(sortFirstTwo(g.statuses)).toEqual([[200, true], [201, false], [201, false], [201, false], [201, false], [404, 'member_not_found'], [422, 'currency_mismatch'], [201, false], [422, 'unknown_store']]);
+    expect(sortFirstTwo(g.statuses)).toEqual(sortFirstTwo(a.statuses));
+    expect(g.bodies).toEqual(a.bodies);
+    // Nothing of a refused event, and one row per order and event, whatever path each took.
+    expect(g.orders.map((o) => o.external_id)).toEqual(['mix-0', 'mix-1', 'mix-2', 'mix-3']);
+    expect(g.events).toEqual(a.events);
+    expect(g.holdings).toEqual(a.holdings);
+    await expectLedgerOk(grouped.t);
+  });
+
+  it('a batch whose transaction fails sends each of its events on alone', async () => {
+    // A failure only a shared transaction meets: a statement-level trigger refuses an insert of
+    // several orders when one of them is marked; the sequence counts the batches refused.
+    await grouped.t.db.db.transaction().execute(async (trx) => {
+      await sql`create sequence order_batch_failures`.execute(trx);
+      await sql`create function fail_marked_order_batch() returns trigger language plpgsql as $$
+        begin
+          if (select count(*) from inserted) > 1 and exists (select 1 from inserted where external_id = 'fail-my-batch') then
+            perform nextval('order_batch_failures');
+            raise exception 'a batch with a marked order';
+          end if;
+          return null;
+        end $$`.execute(trx);
+      await sql`create trigger fail_marked_order_batch after insert on orders referencing new table as inserted
+        for each statement execute function fail_marked_order_batch()`.execute(trx);
+    });
+    try {
+      const { t, clock } = grouped;
+      const ms = await members(t, 20);
+      const ids = ms.map((_, i) => (i === 19 ? 'fail-my-batch' : `failing-${i}`));
+      const results = await Promise.all(ms.map((m, i) => sendEvent(t, paid(ids[i]!, m.id, i, clock.current!))));
+      expect(results.map((r) => r.status)).toEqual(ms.map(() => 201));
+      const { rows } = await sql<{ n: string }>`select last_value as n from order_batch_failures where is_called`.execute(t.db.db);
+      expect(Number(rows[0]?.n ?? 0)).toBeGreaterThan(0);
+      const orders = await t.db.db.selectFrom('orders').select(['external_id', 'status']).where('program_id', '=', t.program.id).where('external_id', 'in', ids).execute();
+      expect(orders).toHaveLength(20);
+      expect(orders.every((o) => o.status === 'paid')).toBe(true);
+      await expectLedgerOk(t);
+    } finally {
+      await sql`drop trigger fail_marked_order_batch on orders; drop function fail_marked_order_batch(); drop sequence order_batch_failures`.execute(grouped.t.db.db);
+    }
+  });
+});
