@@ -90,7 +90,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
       // the process is gone; the phase will fail on its own
     }
   }, 250);
-  const results: Record<string, LoadResult[]> = { raw: [], alone: [], reads: [], health: [] };
+  const results: Record<string, LoadResult[]> = { raw: [], alone: [], aloneOrders: [], reads: [], health: [] };
+  const orders = workloads.find((w) => w.name === 'order-paid');
   let statements: Record<string, number> = {};
   try {
     for (const w of workloads) {
@@ -98,12 +99,14 @@ async function httpPhases(adminUrl: string, tmp: string) {
       results[w.name] = [];
     }
     statements = await statementsPerRequest(url, program, [...workloads, balanceRead]);
+    for (const [name, n] of Object.entries(await statementsPerRequest(url, program, workloads, { groupCommitBatches: 0 }))) statements[`${name} without group commit`] = n;
     log(`statements per request: ${JSON.stringify(statements)}`);
     const phase = { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 };
     log(`warming up (${WARMUP_MS / 1000} s per workload)…`);
     for (const w of workloads) await runWorkload(client, program, w, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
     await rawLedgerWrites(url, raw, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
     await runWorkload(aloneClient, program, directEarn, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
+    if (orders) await runWorkload(aloneClient, program, orders, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
     for (let run = 1; run <= RUNS; run++) {
       // Each run measures the reference and Laurel back to back, so their ratio shares the machine's state.
       log(`run ${run}/${RUNS}: raw PostgreSQL ledger writes, ${SECONDS} s…`);
@@ -114,6 +117,10 @@ async function httpPhases(adminUrl: string, tmp: string) {
       }
       log(`run ${run}/${RUNS}: earn without group commit (a second server, LAUREL_GROUP_COMMIT_BATCHES=0), ${SECONDS} s…`);
       results.alone!.push(await runWorkload(aloneClient, program, directEarn, phase));
+      if (orders) {
+        log(`run ${run}/${RUNS}: order-paid without group commit (the second server), ${SECONDS} s…`);
+        results.aloneOrders!.push(await runWorkload(aloneClient, program, orders, phase));
+      }
       log(`run ${run}/${RUNS}: balance reads, ${SECONDS} s…`);
       results.reads!.push(await runWorkload(client, program, balanceRead, phase));
       log(`run ${run}/${RUNS}: reference for reads, GET /health, ${SECONDS} s…`);
@@ -145,6 +152,11 @@ async function httpPhases(adminUrl: string, tmp: string) {
   figure(`earn without group commit (1 transaction per request), ${CONCURRENCY} clients`, results.alone!.map((r) => r.perSecond), 'events/s');
   figure('  p50 latency', results.alone!.map((r) => r.p50Ms), 'ms');
   figure('  group commit gain: earn with / without (same run)', grouped.map((r, i) => r.perSecond / results.alone![i]!.perSecond), '×');
+  if (orders) {
+    figure(`order-paid without group commit (1 transaction per request), ${CONCURRENCY} clients`, results.aloneOrders!.map((r) => r.perSecond), 'events/s');
+    figure('  p50 latency', results.aloneOrders!.map((r) => r.p50Ms), 'ms');
+    figure('  group commit gain: order-paid with / without (same run)', results[orders.name]!.map((r, i) => r.perSecond / results.aloneOrders![i]!.perSecond), '×');
+  }
   for (const [name, n] of Object.entries(statements)) figure(`statements per request (round trips, begin…commit): ${name}`, [n], 'statements');
   const healthRate = median(results.health!.map((r) => r.perSecond));
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', { text: '≥ 10,000/s', ok: (m) => m >= 10_000 },

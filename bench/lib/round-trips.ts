@@ -9,9 +9,12 @@ import type { Workload } from './workloads.ts';
  * machines every statement is a round trip that costs more than the SQL in it, so this count
  * explains most of the throughput figures. Counted on an in-process app over the same database
  * (each connection's query counted), after one uncounted request of each kind
- * warms the caches a long-running server has warm.
+ * warms the caches a long-running server has warm. A grouped request (an earn, a new order)
+ * counts as a batch of one; `overrides` of the config (no group commit) count it alone.
  */
-export async function statementsPerRequest(url: string, program: BenchProgram, workloads: Workload[]): Promise<Record<string, number>> {
+export async function statementsPerRequest(
+  url: string, program: BenchProgram, workloads: Workload[], overrides: Partial<ReturnType<typeof loadConfig>> = {},
+): Promise<Record<string, number>> {
   const database = createDatabase(url, 2);
   // Counted on each connection of this pool, as it opens (before the app can use one).
   let counted = 0;
@@ -24,7 +27,7 @@ export async function statementsPerRequest(url: string, program: BenchProgram, w
   });
   const app = await buildApp({
     db: database.db,
-    config: loadConfig({ databaseUrl: url, logLevel: 'warn', rateLimitPerMinute: 1_000_000_000, runWorker: false }),
+    config: loadConfig({ databaseUrl: url, logLevel: 'warn', rateLimitPerMinute: 1_000_000_000, runWorker: false, ...overrides }),
     logger: false,
   });
   const out: Record<string, number> = {};
