@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../src/db/schema.ts';
 import { afterAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createDatabase, type Database } from '../src/db/database.ts';
@@ -142,4 +144,36 @@ export function statementCounter(pool: pg.Pool) {
     };
   });
   return counter;
+}
+
+/**
+ * A failure only a shared transaction meets, for testing a group commit's fallback: a
+ * statement-level trigger refuses an insert of several rows into `table` when one of them has
+ * `column` = `marker`. A sequence, which no rollback undoes, counts the batches refused
+ * (`refused()`), so a test knows the fallback ran. `drop()` removes it all.
+ */
+export async function failMarkedBatches(db: Kysely<DB>, on: { table: string; column: string; marker: string }) {
+  const name = `fail_marked_${on.table}`;
+  await db.transaction().execute(async (trx) => {
+    await sql`create sequence ${sql.id(`${name}_count`)}`.execute(trx);
+    await sql`create function ${sql.id(name)}() returns trigger language plpgsql as ${sql.lit(`
+      begin
+        if (select count(*) from inserted) > 1 and exists (select 1 from inserted where ${on.column} = '${on.marker.replace(/'/g, "''")}') then
+          perform nextval('${name}_count');
+          raise exception 'a batch with a marked row';
+        end if;
+        return null;
+      end`)}`.execute(trx);
+    await sql`create trigger ${sql.id(name)} after insert on ${sql.id(on.table)} referencing new table as inserted
+      for each statement execute function ${sql.id(name)}()`.execute(trx);
+  });
+  return {
+    async refused() {
+      const { rows } = await sql<{ n: string }>`select last_value as n from ${sql.id(`${name}_count`)} where is_called`.execute(db);
+      return Number(rows[0]?.n ?? 0);
+    },
+    async drop() {
+      await sql`drop trigger ${sql.id(name)} on ${sql.id(on.table)}; drop function ${sql.id(name)}(); drop sequence ${sql.id(`${name}_count`)}`.execute(db);
+    },
+  };
 }

@@ -48,9 +48,6 @@ export async function replyIdempotent(
   return send(reply, outcome);
 }
 
-/** How the group commits of this server batch (see GroupCommitter). */
-const groupCommitOptions = (config: FastifyInstance['deps']['config']) => ({ maxInFlight: config.groupCommitBatches, maxBatch: 128, minWhileBusy: config.groupCommitMinWhileBusy });
-
 /** One request of a group commit. */
 export interface GroupedRequest<I> {
   key: string;
@@ -59,7 +56,7 @@ export interface GroupedRequest<I> {
   input: I;
 }
 
-export type IdempotentGroup<I> = GroupCommitter<GroupedRequest<I>, GroupAnswer>;
+export type IdempotentGroup<I> = GroupCommitter<GroupedRequest<I>, GroupAnswer | typeof SINGLE>;
 
 /**
  * A group commit of one kind of idempotent mutation (docs/architecture.md, "Group commit"):
@@ -73,21 +70,29 @@ export function idempotentGroup<I>(
   status: number,
   work: (trx: Tx, programId: string, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, unknown>>,
 ): IdempotentGroup<I> | undefined {
-  const { db, config } = app.deps;
+  return groupCommitter<GroupedRequest<I>, GroupAnswer>(app, (programId, requests) => runIdempotentGroup(app.deps.db, programId, requests, async (trx, fresh) => {
+    const results = await work(trx, programId, fresh.map((index) => ({ index, actor: requests[index]!.actor, input: requests[index]!.input })));
+    return new Map([...results].map(([i, r]) => [i, r === SINGLE || r instanceof ProblemError ? r : { status, body: r }]));
+  }));
+}
+
+/**
+ * The server's group committer running `batch` (undefined when LAUREL_GROUP_COMMIT_BATCHES is 0).
+ * A batch that fails hands every request back (SINGLE): nothing of it committed — or, if its
+ * commit was cut off after it happened, each request's own run finds its effect (by its key, or
+ * as a resend) — so every request goes on alone, and one cannot fail the others.
+ */
+function groupCommitter<I, R>(app: FastifyInstance, batch: (programId: string, requests: I[]) => Promise<(R | typeof SINGLE)[]>) {
+  const { config } = app.deps;
   if (config.groupCommitBatches === 0) return undefined;
-  return new GroupCommitter<GroupedRequest<I>, GroupAnswer>(async (programId, requests) => {
+  return new GroupCommitter<I, R | typeof SINGLE>(async (programId, requests) => {
     try {
-      return await runIdempotentGroup(db, programId, requests, async (trx, fresh) => {
-        const results = await work(trx, programId, fresh.map((index) => ({ index, actor: requests[index]!.actor, input: requests[index]!.input })));
-        return new Map([...results].map(([i, r]) => [i, r === SINGLE || r instanceof ProblemError ? r : { status, body: r }]));
-      });
+      return await batch(programId, requests);
     } catch (error) {
-      // Nothing of the batch committed (or, if its commit was cut off, each stored answer is
-      // found by its key): every request goes on alone, so one cannot fail the others.
       app.log.warn({ err: error, requests: requests.length }, 'a group commit failed; its requests run one by one');
       return requests.map(() => SINGLE);
     }
-  }, groupCommitOptions(config));
+  }, { maxInFlight: config.groupCommitBatches, maxBatch: 128, minWhileBusy: config.groupCommitMinWhileBusy });
 }
 
 /**
@@ -111,7 +116,7 @@ export async function replyIdempotentGrouped<I>(
 }
 
 /** A group commit of a mutation that carries its own identity (an order event), see naturallyKeyedGroup. */
-export type NaturalGroup<I> = GroupCommitter<{ actor: string; input: I }, unknown>;
+export type NaturalGroup<I> = GroupCommitter<{ actor: string; input: I }, unknown | typeof SINGLE>;
 
 /**
  * A group commit of requests that need no Idempotency-Key because their body identifies them (an
@@ -124,17 +129,10 @@ export function naturallyKeyedGroup<I>(
   app: FastifyInstance,
   work: (trx: Tx, programId: string, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, unknown>>,
 ): NaturalGroup<I> | undefined {
-  const { db, config } = app.deps;
-  if (config.groupCommitBatches === 0) return undefined;
-  return new GroupCommitter<{ actor: string; input: I }, unknown>(async (programId, requests) => {
-    try {
-      const answers = await inTransaction(db, (trx) => work(trx, programId, requests.map((r, index) => ({ index, ...r }))));
-      return requests.map((_, i) => (answers.has(i) ? answers.get(i) : SINGLE));
-    } catch (error) {
-      app.log.warn({ err: error, requests: requests.length }, 'a group commit failed; its requests run one by one');
-      return requests.map(() => SINGLE);
-    }
-  }, groupCommitOptions(config));
+  return groupCommitter<{ actor: string; input: I }, unknown>(app, async (programId, requests) => {
+    const answers = await inTransaction(app.deps.db, (trx) => work(trx, programId, requests.map((r, index) => ({ index, ...r }))));
+    return requests.map((_, i) => (answers.has(i) ? answers.get(i) : SINGLE));
+  });
 }
 
 /**

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { setupTestApp, statementCounter } from '../helpers.ts';
+import { failMarkedBatches, setupTestApp, statementCounter } from '../helpers.ts';
 import { ledgerKit } from './ledger-kit.ts';
 
 /**
@@ -98,22 +97,7 @@ describe('earns under group commit', async () => {
   });
 
   it('a batch whose transaction fails sends each of its requests on alone: one cannot fail the others', async () => {
-    // A failure only a shared transaction meets: a statement-level trigger refuses an insert of
-    // several operations when one of them is marked. The sequence, which no rollback undoes,
-    // counts the batches refused, so the test knows the fallback ran.
-    await t.db.db.transaction().execute(async (trx) => {
-      await sql`create sequence batch_failures`.execute(trx);
-      await sql`create function fail_marked_batch() returns trigger language plpgsql as $$
-        begin
-          if (select count(*) from inserted) > 1 and exists (select 1 from inserted where description = 'fail my batch') then
-            perform nextval('batch_failures');
-            raise exception 'a batch with a marked earn';
-          end if;
-          return null;
-        end $$`.execute(trx);
-      await sql`create trigger fail_marked_batch after insert on operations referencing new table as inserted
-        for each statement execute function fail_marked_batch()`.execute(trx);
-    });
+    const marked = await failMarkedBatches(t.db.db, { table: 'operations', column: 'description', marker: 'fail my batch' });
     try {
       const members = await times(30, () => t.member());
       for (const m of members) await t.earn(m.id, 1);
@@ -121,12 +105,11 @@ describe('earns under group commit', async () => {
         body: { amount: 10, ...(i === 29 ? { description: 'fail my batch' } : {}) },
       }));
       expect(statuses(results)).toEqual({ 201: 30 });
-      const { rows } = await sql<{ n: string }>`select last_value as n from batch_failures where is_called`.execute(t.db.db);
-      expect(Number(rows[0]?.n ?? 0)).toBeGreaterThan(0);
+      expect(await marked.refused()).toBeGreaterThan(0);
       for (const m of members) expect((await k.balance(m.id)).available).toBe(11);
       await k.verify();
     } finally {
-      await sql`drop trigger fail_marked_batch on operations; drop function fail_marked_batch(); drop sequence batch_failures`.execute(t.db.db);
+      await marked.drop();
     }
   });
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { setupTestApp, statementCounter, TestClock, type TestContext } from '../helpers.ts';
+import { failMarkedBatches, setupTestApp, statementCounter, TestClock, type TestContext } from '../helpers.ts';
 import { createRule, expectLedgerOk, orderBody, sendEvent } from './order-helpers.ts';
 
 /**
@@ -156,35 +156,21 @@ describe('order events under group commit', async () => {
   });
 
   it('a batch whose transaction fails sends each of its events on alone', async () => {
-    // A failure only a shared transaction meets: a statement-level trigger refuses an insert of
-    // several orders when one of them is marked; the sequence counts the batches refused.
-    await grouped.t.db.db.transaction().execute(async (trx) => {
-      await sql`create sequence order_batch_failures`.execute(trx);
-      await sql`create function fail_marked_order_batch() returns trigger language plpgsql as $$
-        begin
-          if (select count(*) from inserted) > 1 and exists (select 1 from inserted where external_id = 'fail-my-batch') then
-            perform nextval('order_batch_failures');
-            raise exception 'a batch with a marked order';
-          end if;
-          return null;
-        end $$`.execute(trx);
-      await sql`create trigger fail_marked_order_batch after insert on orders referencing new table as inserted
-        for each statement execute function fail_marked_order_batch()`.execute(trx);
-    });
+    // A failure only a shared transaction meets (see failMarkedBatches).
+    const marked = await failMarkedBatches(grouped.t.db.db, { table: 'orders', column: 'external_id', marker: 'fail-my-batch' });
     try {
       const { t, clock } = grouped;
       const ms = await members(t, 20);
       const ids = ms.map((_, i) => (i === 19 ? 'fail-my-batch' : `failing-${i}`));
       const results = await Promise.all(ms.map((m, i) => sendEvent(t, paid(ids[i]!, m.id, i, clock.current!))));
       expect(results.map((r) => r.status)).toEqual(ms.map(() => 201));
-      const { rows } = await sql<{ n: string }>`select last_value as n from order_batch_failures where is_called`.execute(t.db.db);
-      expect(Number(rows[0]?.n ?? 0)).toBeGreaterThan(0);
+      expect(await marked.refused()).toBeGreaterThan(0);
       const orders = await t.db.db.selectFrom('orders').select(['external_id', 'status']).where('program_id', '=', t.program.id).where('external_id', 'in', ids).execute();
       expect(orders).toHaveLength(20);
       expect(orders.every((o) => o.status === 'paid')).toBe(true);
       await expectLedgerOk(t);
     } finally {
-      await sql`drop trigger fail_marked_order_batch on orders; drop function fail_marked_order_batch(); drop sequence order_batch_failures`.execute(grouped.t.db.db);
+      await marked.drop();
     }
   });
 });
