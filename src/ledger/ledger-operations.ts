@@ -87,10 +87,11 @@ async function memberOf(ctx: LedgerContext, memberId: string, requireActive: boo
 }
 
 async function open(ctx: LedgerContext, memberId: string, wallet: Wallet): Promise<Open> {
-  let st = await repo.lockMemberWallet(ctx.trx, memberId, wallet.id, ctx.now);
+  const lock = async () => (await repo.lockMemberWalletByCode(ctx.trx, ctx.program.id, memberId, wallet.code, ctx.now))?.state;
+  let st = await lock();
   if (!st) {
     await repo.ensureMemberWallet(ctx.trx, ctx.program.id, memberId, wallet.id);
-    st = await repo.lockMemberWallet(ctx.trx, memberId, wallet.id, ctx.now);
+    st = await lock();
   }
   invariant(st, 'member wallet exists after ensure');
   return settled(ctx, wallet, st);

@@ -24,15 +24,6 @@ export interface MemberWalletState {
   due: boolean;
 }
 
-/** Locks the member's wallet row (the serialisation point of every ledger operation on it), then reads it. */
-export async function lockMemberWallet(trx: Tx, memberId: string, walletId: string, now: Date): Promise<MemberWalletState | undefined> {
-  const locked = await trx
-    .selectFrom('member_wallets').select('id')
-    .where('member_id', '=', memberId).where('wallet_id', '=', walletId)
-    .forUpdate().executeTakeFirst();
-  return locked ? (await readLockedWallets(trx, [locked.id], now)).get(locked.id) : undefined;
-}
-
 export type WalletTerms = {
   id: string; code: string; unit: 'points' | 'currency';
   expiry_kind: 'never' | 'days_after_earn' | 'end_of_month' | 'end_of_year' | 'inactivity'; expiry_count: number; pending_days: number;
@@ -40,7 +31,7 @@ export type WalletTerms = {
 
 /**
  * The fast way in for an operation that names its wallet by code: finds the member and the
- * wallet and locks the member's wallet in one statement. Undefined when any of the three is
+ * wallet, locks the member's wallet and reads its balances in one statement. Undefined when any of the three is
  * missing; the caller then takes the slow path, which says which (in the documented order) or
  * creates the member's wallet.
  */
@@ -51,60 +42,36 @@ export async function lockMemberWalletByCode(trx: Tx, programId: string, memberI
 export const walletKey = (memberId: string, walletCode: string) => `${memberId}\u0000${walletCode}`;
 
 /**
- * lockMemberWalletByCode for many (member, wallet) pairs in two statements, keyed by walletKey.
+ * lockMemberWalletByCode for many (member, wallet) pairs in one statement, keyed by walletKey.
  * The rows are locked in id order, so two transactions locking overlapping sets wait for each
  * other instead of deadlocking. Pairs whose member, wallet or member wallet is missing are absent.
  */
 export async function lockMemberWalletsByCode(trx: Tx, programId: string, pairs: { memberId: string; walletCode: string }[], now: Date) {
   const out = new Map<string, { status: string; wallet: WalletTerms; state: MemberWalletState }>();
   if (pairs.length === 0) return out;
-  const { rows } = await sql<WalletTerms & { mw_id: number; member_id: string; status: string }>`
-    select mw.id as mw_id, m.id as member_id, m.status, w.id, w.code, w.unit, w.expiry_kind, w.expiry_count, w.pending_days
-    from (select distinct p.member_id, p.code from unnest(${pairs.map((p) => p.memberId)}::uuid[], ${pairs.map((p) => p.walletCode)}::text[]) as p(member_id, code)) as p
-    join members m on m.program_id = ${programId} and m.id = p.member_id
-    join wallets w on w.program_id = m.program_id and w.code = p.code
-    join member_wallets mw on mw.member_id = m.id and mw.wallet_id = w.id
-    order by mw.id
-    for update of mw`.execute(trx);
-  const states = await readLockedWallets(trx, rows.map((r) => r.mw_id), now);
-  for (const { mw_id: mwId, status, member_id: memberId, ...wallet } of rows) {
-    const state = states.get(mwId);
-    if (state) out.set(walletKey(memberId, wallet.code), { status, wallet, state });
+  // Locks, then reads the balances after the locks (migration 0010 says why a function).
+  const { rows } = await sql<Omit<WalletTerms, 'id'> & {
+    mw_id: number; status: string; program_id: string; member_id: string; wallet_id: string;
+    available_account_id: number; pending_account_id: number; reserved_account_id: number;
+    last_activity_at: Date | null; available: number; pending: number; reserved: number; due: boolean;
+  }>`
+    select * from laurel_lock_member_wallets(${programId}::uuid, ${pairs.map((p) => p.memberId)}::uuid[], ${pairs.map((p) => p.walletCode)}::text[], ${now}::timestamptz)
+  `.execute(trx);
+  for (const row of rows) {
+    out.set(walletKey(row.member_id, row.code), {
+      status: row.status,
+      wallet: { id: row.wallet_id, code: row.code, unit: row.unit, expiry_kind: row.expiry_kind, expiry_count: row.expiry_count, pending_days: row.pending_days },
+      state: {
+        id: row.mw_id, programId: row.program_id, memberId: row.member_id, walletId: row.wallet_id,
+        availableAccountId: row.available_account_id, pendingAccountId: row.pending_account_id,
+        reservedAccountId: row.reserved_account_id, available: row.available, pending: row.pending,
+        reserved: row.reserved, lastActivityAt: row.last_activity_at, due: row.due,
+      },
+    });
   }
   return out;
 }
 
-/**
- * Reads locked member wallets' balances, and whether anything is due by `now`. A statement of
- * its own on purpose: under READ COMMITTED a statement that waited for the lock still reads every
- * other table as of its own start, so balances read in the locking statement would be those from
- * before the previous holder committed.
- */
-async function readLockedWallets(trx: Tx, memberWalletIds: number[], now: Date): Promise<Map<number, MemberWalletState>> {
-  if (memberWalletIds.length === 0) return new Map();
-  const { rows } = await sql<{
-    id: number; program_id: string; member_id: string; wallet_id: string;
-    available_account_id: number; pending_account_id: number; reserved_account_id: number;
-    last_activity_at: Date | null; available: number; pending: number; reserved: number; due: boolean;
-  }>`
-    select mw.id, mw.program_id, mw.member_id, mw.wallet_id, mw.available_account_id, mw.pending_account_id,
-           mw.reserved_account_id, mw.last_activity_at,
-           a.balance as available, p.balance as pending, r.balance as reserved,
-           exists (select 1 from lots l where l.member_id = mw.member_id and l.wallet_id = mw.wallet_id and not l.vested and l.vests_at <= ${now})
-           or exists (select 1 from reservations x where x.member_id = mw.member_id and x.wallet_id = mw.wallet_id and x.status = 'pending' and x.expires_at <= ${now})
-           or exists (select 1 from lots l where l.member_id = mw.member_id and l.wallet_id = mw.wallet_id and l.remaining > 0 and l.expires_at <= ${now}) as due
-    from member_wallets mw
-    join accounts a on a.id = mw.available_account_id
-    join accounts p on p.id = mw.pending_account_id
-    join accounts r on r.id = mw.reserved_account_id
-    where mw.id = any(${memberWalletIds}::bigint[])`.execute(trx);
-  return new Map(rows.map((row) => [row.id, {
-    id: row.id, programId: row.program_id, memberId: row.member_id, walletId: row.wallet_id,
-    availableAccountId: row.available_account_id, pendingAccountId: row.pending_account_id,
-    reservedAccountId: row.reserved_account_id, available: row.available, pending: row.pending,
-    reserved: row.reserved, lastActivityAt: row.last_activity_at, due: row.due,
-  }]));
-}
 
 /** Creates the member's accounts in a wallet on first use; concurrent callers converge on one set. */
 export async function ensureMemberWallet(trx: Tx, programId: string, memberId: string, walletId: string): Promise<void> {

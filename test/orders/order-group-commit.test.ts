@@ -92,11 +92,11 @@ describe('order events under group commit', async () => {
     const g = await scenario(grouped, true);
     const a = await scenario(alone, false);
     // Shared: 24 orders written by fewer transactions (rows written by one share its xmin), each
-    // of 11 statements whatever its size (against 17 for an order alone).
+    // of 10 statements whatever its size (against 16 for an order alone).
     const shared = await transactionsOf(grouped.t, g.ids);
     expect(shared).toBeLessThan(n);
     expect(await transactionsOf(alone.t, a.ids)).toBe(n);
-    expect(g.used).toBe(11 * shared);
+    expect(g.used).toBe(10 * shared);
     expect(g.results.map((r) => normalise(r.body))).toEqual(a.results.map((r) => normalise(r.body)));
     // The welcome bonus went to the members without an earlier order, numbered right.
     expect(g.results.map((r) => r.body.order.points.orderNumber)).toEqual(g.ms.map((_, i) => (i % 2 === 0 ? 2 : 1)));

@@ -8,6 +8,7 @@ import * as imports from './0006-imports.ts';
 import * as cursorPrecision from './0007-cursor-precision.ts';
 import * as orderTierIndex from './0008-order-tier-index.ts';
 import * as claimKeys from './0009-claim-keys.ts';
+import * as lockWallets from './0010-lock-wallets.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007-cursor-precision': cursorPrecision,
   '0008-order-tier-index': orderTierIndex,
   '0009-claim-keys': claimKeys,
+  '0010-lock-wallets': lockWallets,
 };
