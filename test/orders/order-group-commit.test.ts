@@ -92,7 +92,7 @@ describe('order events under group commit', async () => {
     const g = await scenario(grouped, true);
     const a = await scenario(alone, false);
     // Shared: 24 orders written by fewer transactions (rows written by one share its xmin), each
-    // of 10 statements whatever its size (against 16 for an order alone).
+    // of 10 statements whatever its size (against 14 for an order alone).
     const shared = await transactionsOf(grouped.t, g.ids);
     expect(shared).toBeLessThan(n);
     expect(await transactionsOf(alone.t, a.ids)).toBe(n);
