@@ -223,9 +223,9 @@ export function groupableOrderEvent(input: OrderEventInput): boolean {
 /**
  * The order events of a group commit, in one transaction, for what ingestOrderEvent would do to a
  * new order in a program whose rules need nothing but the order and the member (no per-member
- * caps, no threshold or challenge progress) and that has no tier ladder: every order created,
- * its member locked, counted, evaluated, earned, awarded and recorded together, each step one
- * statement for the whole batch. Any event that would take another path is answered SINGLE and
+ * caps, no threshold or challenge progress): every order created, its member locked, counted,
+ * evaluated, earned, awarded and recorded together, each step one statement for the whole batch
+ * (with a tier ladder, each member's tier is read and their qualification settled one by one). Any event that would take another path is answered SINGLE and
  * runs on its own after this commit: an order that exists already (a resend, a later event),
  * a member who is missing, not active or named twice in the batch, a wallet the earn cannot be
  * written to at once, rules that changed between the orders' times. An order this batch created
@@ -260,8 +260,8 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   const program = await programDetails(ctx);
   const { settings, wallets, rulesInForce: inForce } = await earningEnvironment(ctx.trx, ctx.program.id, new Date(Math.max(...times)), new Date(Math.min(...times)));
   const rules = (inForce?.rules ?? []).filter((r) => ORDER_RULE_KINDS.has(r.kind));
-  if (!inForce?.steadySince || rules.some((r) => r.config.caps?.perMember || r.kind === 'threshold' || r.kind === 'challenge')
-    || (await loadLadder(ctx.trx, ctx.program.id))) return allSingle();
+  if (!inForce?.steadySince || rules.some((r) => r.config.caps?.perMember || r.kind === 'threshold' || r.kind === 'challenge')) return allSingle();
+  const ladder = await loadLadder(ctx.trx, ctx.program.id);
   const env: Env = { program, settings, wallets, currency: { code: program.currency, exponent: program.currency_exponent } };
 
   const valid: { r: GroupedOrderEvent; placedAt: Date; event: OrderEventValues }[] = [];
@@ -318,7 +318,9 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   };
   const evaluated = new Map<number, Evaluated>();
   for (const l of live) {
-    const context: OrderContext = { member: memberContextOf(l.member, null), orderNumber: numbers.get(l.order.id)! + 1, capUsage: {}, takenAt: ctx.now.toISOString() };
+    // The tier in force now, as snapshotContext reads it (a statement per member, with a ladder).
+    const member = ladder ? await loadMemberContext(ctx.trx, ctx.program.id, l.member.id, ctx.now, l.member) : memberContextOf(l.member, null);
+    const context: OrderContext = { member, orderNumber: numbers.get(l.order.id)! + 1, capUsage: {}, takenAt: ctx.now.toISOString() };
     const evaluation = evaluateOrder(orderInput(l.details, l.state.placedAt, null), evaluationContext(ctx, env, context), rules);
     if (evaluation.contributions.length > 0) {
       drop(l.r.index, l.order);
@@ -354,16 +356,23 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   const plans = new Map(planned.plans.filter((p) => keptEarns.has(p.e.index)).map((p) => [p.e.index, p]));
   const written = await ledger.writePlannedEarns(ctx, [...plans.values()]);
 
-  // The awards, rule points and tier activity go with the orders' update: one statement.
+  // The awards, rule points and (without a ladder) tier activity go with the orders' update: one
+  // statement. With a ladder each order's activity qualifies its member, as on the single path.
   const awards = kept.flatMap((e) => [...e.earnIndexes].map(([i, component]) => ({
     program_id: ctx.program.id, member_id: e.member.id, operation_id: written.get(i)!.operation.id, component, order_id: e.order.id, action_id: null,
     breakdown: breakdownOf(e.groups.get(component)!), created_at: ctx.now,
   })));
   const rulePoints = kept.flatMap((e) => ruleRepo.rulePointRows(
     { programId: ctx.program.id, memberId: e.member.id, type: 'order', id: e.order.id, occurredAt: e.state.placedAt }, e.perRule));
-  const activity = await newOrdersActivityInsert(ctx, kept.filter((e) => e.state.shares).map((e) => ({
+  const counting = kept.filter((e) => e.state.shares);
+  const activity = ladder ? undefined : await newOrdersActivityInsert(ctx, counting.map((e) => ({
     memberId: e.member.id, orderId: e.order.id, placedAt: e.state.placedAt, ...tierActivityOf(e.state),
   })));
+  if (ladder) {
+    for (const e of counting) {
+      await settleOrderTierActivity({ ...ctx, actor: e.r.actor }, { memberId: e.member.id, orderId: e.order.id, placedAt: e.state.placedAt, ...tierActivityOf(e.state), isNew: true });
+    }
+  }
   const claimUntil = (state: OrderState) => new Date(state.placedAt.getTime() + env.settings.claimWindowDays * DAY_MS);
   const { orders, alongsideRows } = await repo.updateOrders(ctx.trx, kept.map((e) => {
     const detailsHash = detailsHashOf(e.details, e.state.placedAt, null);
@@ -372,10 +381,10 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
       values: orderUpdate(ctx, e.state, { memberId: e.member.id, claimUntil: claimUntil(e.state), detailsHash, context: e.context, evaluation: e.evaluation, evaluatedHash: detailsHash }),
       event: { programId: ctx.program.id, memberId: e.member.id, ...announcement(e.r.input, null, { ...e.order, status: e.state.status, member_id: e.member.id }) },
     };
-  }), [awardRepo.awardsInsert(ctx.trx, awards), ruleRepo.rulePointsInsert(ctx.trx, rulePoints), activity.insert]);
+  }), [awardRepo.awardsInsert(ctx.trx, awards), ruleRepo.rulePointsInsert(ctx.trx, rulePoints), ...(activity ? [activity.insert] : [])]);
   const updated = new Map(orders.map((o) => [o.id, o]));
   invariant(updated.size === kept.length, 'every order the batch keeps is updated');
-  invariant(alongsideRows.length === 3 && alongsideRows[0] === awards.length && alongsideRows[1] === rulePoints.length && alongsideRows[2] === activity.rows,
+  invariant(alongsideRows[0] === awards.length && alongsideRows[1] === rulePoints.length && alongsideRows[2] === activity?.rows,
     'every award, rule point and tier activity of the batch is new');
   for (const e of kept) {
     // The order's awards as awardsOfOrder would read them: this batch's earns, nothing reversed yet.

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { failMarkedBatches, setupTestApp, statementCounter, TestClock, type TestContext } from '../helpers.ts';
 import { createRule, expectLedgerOk, orderBody, sendEvent } from './order-helpers.ts';
+import { activity, ladder, putLadder, tierOf } from '../tiers/tier-kit.ts';
 
 /**
  * Group commit of order events (docs/architecture.md, "Group commit"): new orders sent at the same
@@ -153,6 +154,40 @@ describe('order events under group commit', async () => {
     expect(g.events).toEqual(a.events);
     expect(g.holdings).toEqual(a.holdings);
     await expectLedgerOk(grouped.t);
+  });
+
+  it('with a tier ladder, each member is qualified as alone: promotions, entry rewards and multipliers the same', async () => {
+    const scenario = async (groupCommitBatches?: number) => {
+      const { t, clock } = await setup(groupCommitBatches);
+      await putLadder(t, ladder());
+      const ms = await members(t, 12);
+      // A third of the members are VIB already (their multiplier applies); a third are $50 short
+      // of it (this order promotes them, with the entry reward); the rest start from nothing.
+      for (const [i, m] of ms.entries()) if (i % 3 < 2) await activity(t, m.id, { net_spend: i % 3 === 0 ? 40_000 : 30_000 });
+      clock.advance(60_000);
+      if (groupCommitBatches === undefined) statements.count = 0;
+      const ids = ms.map((_, i) => `tiered-${i}`);
+      const results = await Promise.all(ms.map((m, i) => sendEvent(t, paid(ids[i]!, m.id, i, new Date(clock.current!.getTime() + i)))));
+      expect(results.map((r) => r.status)).toEqual(ms.map(() => 201));
+      return {
+        t, ids,
+        bodies: results.map((r) => normalise(r.body)),
+        tiers: await Promise.all(ms.map((m) => tierOf(t, m.id))),
+        holdings: await holdings(t, ms.map((m) => m.id)),
+      };
+    };
+    const g = await scenario();
+    const a = await scenario(0);
+    expect(await transactionsOf(g.t, g.ids)).toBeLessThan(g.ids.length);
+    expect(g.tiers).toEqual(['vib', 'vib', 'insider', 'vib', 'vib', 'insider', 'vib', 'vib', 'insider', 'vib', 'vib', 'insider']);
+    expect(g.tiers).toEqual(a.tiers);
+    expect(g.bodies).toEqual(a.bodies);
+    expect(g.holdings).toEqual(a.holdings);
+    // Four promoted by the activity before, four by these orders, each with its entry reward:
+    // 8 tier changes, and 24 + 24 + 8 earns (wallet set-up, the orders' points and cashback, rewards).
+    expect(g.holdings.events).toContainEqual({ type: 'tier.changed', n: 8 });
+    expect(g.holdings.events).toContainEqual({ type: 'points.earned', n: 56 });
+    await expectLedgerOk(g.t);
   });
 
   it('a batch whose transaction fails sends each of its events on alone', async () => {
