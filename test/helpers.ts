@@ -177,3 +177,10 @@ export async function failMarkedBatches(db: Kysely<DB>, on: { table: string; col
     },
   };
 }
+
+/** A connection of its own (not from a pool), for a test that orders two sessions' statements by hand. */
+export async function connectSession(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { setupTestApp } from '../helpers.ts';
+import { connectSession, setupTestApp } from '../helpers.ts';
 
 /**
  * laurel_claim_keys (migration 0009) locks Idempotency-Keys and reads their stored answers in one
@@ -10,11 +10,7 @@ import { setupTestApp } from '../helpers.ts';
 describe('laurel_claim_keys', async () => {
   const t = await setupTestApp();
   const program = t.program.id;
-  const connect = async () => {
-    const client = new pg.Client({ connectionString: t.db.url });
-    await client.connect();
-    return client;
-  };
+  const connect = () => connectSession(t.db.url);
   const store = (client: pg.Client, key: string, body: unknown) => client.query(
     `insert into idempotency_keys (program_id, key, request_hash, response_status, response_body) values ($1, $2, 'h', 201, $3)`, [program, key, JSON.stringify(body)]);
   const lock = (client: pg.Client, key: string) => client.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${program}:${key}`]);

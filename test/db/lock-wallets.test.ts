@@ -1,6 +1,5 @@
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { setupTestApp } from '../helpers.ts';
+import { connectSession, setupTestApp } from '../helpers.ts';
 
 /**
  * laurel_lock_member_wallets (migration 0010) locks member wallets and reads their balances in
@@ -10,11 +9,7 @@ import { setupTestApp } from '../helpers.ts';
 describe('laurel_lock_member_wallets', async () => {
   const t = await setupTestApp();
   const program = t.program.id;
-  const connect = async () => {
-    const client = new pg.Client({ connectionString: t.db.url });
-    await client.connect();
-    return client;
-  };
+  const connect = () => connectSession(t.db.url);
   const lockSql = `select mw_id, member_id, code, status, available, pending, due from laurel_lock_member_wallets($1, $2, $3, now())`;
 
   it('returns the wallets of the pairs that exist, with balances, and none for the others', async () => {
