@@ -212,11 +212,11 @@ export type GroupedOrderAnswer = { duplicate: false; order: Awaited<ReturnType<t
 
 /**
  * What a batch may take, from the request alone: the first description of an order (created,
- * paid or fulfilled) of no store, that names its member by id, is paid with money only and
- * cancels or refunds nothing. Anything else goes through ingestOrderEvent on its own.
+ * paid or fulfilled) that names its member by id, is paid with money only and cancels or
+ * refunds nothing. Anything else goes through ingestOrderEvent on its own.
  */
 export function groupableOrderEvent(input: OrderEventInput): boolean {
-  return input.store === undefined && input.refund === undefined && (input.type === 'created' || input.type === 'paid' || input.type === 'fulfilled')
+  return input.refund === undefined && (input.type === 'created' || input.type === 'paid' || input.type === 'fulfilled')
     && input.order?.customer?.memberId !== undefined && input.order.paidWithPoints === undefined;
 }
 
@@ -235,6 +235,7 @@ export function groupableOrderEvent(input: OrderEventInput): boolean {
 export async function ingestOrderEventsMany(ctx: LedgerContext, requests: GroupedOrderEvent[]): Promise<Map<number, GroupedOrderAnswer>> {
   const answers = new Map<number, GroupedOrderAnswer>();
   const orderIds = new Set<string>();
+  const orderKey = (storeKey: string | null | undefined, orderId: string) => `${storeKey ?? ''}\u0000${orderId}`;
   const memberIds = new Set<string>();
   const screened: { r: GroupedOrderEvent; occurredAt: Date; placedAt: Date; order: OrderDetails }[] = [];
   for (const r of requests) {
@@ -242,11 +243,11 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     const placedAt = r.input.order?.placedAt !== undefined ? new Date(r.input.order.placedAt) : occurredAt;
     const memberId = r.input.order?.customer?.memberId;
     if (!groupableOrderEvent(r.input) || !memberId || Number.isNaN(occurredAt.getTime()) || Number.isNaN(placedAt.getTime())
-      || orderIds.has(r.input.orderId) || memberIds.has(memberId)) {
+      || orderIds.has(orderKey(r.input.store, r.input.orderId)) || memberIds.has(memberId)) {
       answers.set(r.index, SINGLE);
       continue;
     }
-    orderIds.add(r.input.orderId);
+    orderIds.add(orderKey(r.input.store, r.input.orderId));
     memberIds.add(memberId);
     screened.push({ r, occurredAt, placedAt, order: r.input.order! });
   }
@@ -264,12 +265,15 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   const ladder = await loadLadder(ctx.trx, ctx.program.id);
   const env: Env = { program, settings, wallets, currency: { code: program.currency, exponent: program.currency_exponent } };
 
-  const valid: { r: GroupedOrderEvent; placedAt: Date; event: OrderEventValues }[] = [];
+  const stores = await repo.findStoresByCodes(ctx.trx, ctx.program.id, [...new Set(screened.flatMap((t) => t.r.input.store ?? []))]);
+  const valid: { r: GroupedOrderEvent; placedAt: Date; store: { id: string; code: string } | null; event: OrderEventValues }[] = [];
   for (const t of screened) {
     try {
-      const details = await validateDetails(ctx, env, null, t.order);
+      const store = t.r.input.store === undefined ? null : stores.get(t.r.input.store);
+      if (store === undefined) throw new ProblemError('unknown_store', `this program has no store "${t.r.input.store}"`, { store: t.r.input.store });
+      const details = await validateDetails(ctx, env, store, t.order);
       valid.push({
-        r: t.r, placedAt: t.placedAt,
+        r: t.r, placedAt: t.placedAt, store,
         event: {
           event_id: t.r.input.eventId, type: t.r.input.type, occurred_at: t.occurredAt, payload: { order: details }, received_at: ctx.now,
           payload_hash: hash({ type: t.r.input.type, occurredAt: t.occurredAt.toISOString(), order: t.order, refund: null }),
@@ -281,9 +285,10 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     }
   }
   const memberOf = (v: (typeof valid)[number]) => (v.event.payload.order as OrderDetails).customer!.memberId!;
-  const created = new Map((await repo.createOrders(ctx.trx, ctx.program.id, valid.map((v) => ({ externalId: v.r.input.orderId, event: v.event }))))
-    .map((o) => [o.external_id, o]));
-  const members = new Map((await repo.lockMembers(ctx.trx, ctx.program.id, valid.filter((v) => created.has(v.r.input.orderId)).map(memberOf)))
+  const created = new Map((await repo.createOrders(ctx.trx, ctx.program.id, valid.map((v) => ({ storeId: v.store?.id ?? null, externalId: v.r.input.orderId, event: v.event }))))
+    .map((o) => [orderKey(o.store_id, o.external_id), o]));
+  const createdFor = (v: (typeof valid)[number]) => created.get(orderKey(v.store?.id, v.r.input.orderId));
+  const members = new Map((await repo.lockMembers(ctx.trx, ctx.program.id, valid.filter((v) => createdFor(v)).map(memberOf)))
     .map((m) => [m.id, m]));
 
   const dropped: string[] = [];
@@ -293,7 +298,7 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   };
   const live = [];
   for (const v of valid) {
-    const order = created.get(v.r.input.orderId);
+    const order = createdFor(v);
     if (!order) {
       answers.set(v.r.index, SINGLE);
       continue;
@@ -304,9 +309,10 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
       continue;
     }
     const events = [v.event];
-    const state = deriveOrderState(eventRecords(events), null);
+    const storeCode = v.store?.code ?? null;
+    const state = deriveOrderState(eventRecords(events), storeCode);
     invariant(state.placedAt.getTime() === v.placedAt.getTime() && state.details, 'a new order is placed when its first description says');
-    live.push({ ...v, order, member, events, state, details: state.details });
+    live.push({ ...v, storeCode, order, member, events, state, details: state.details });
   }
   const numbers = await repo.countEarlierOrdersMany(ctx.trx, live.map((l) => ({ orderId: l.order.id, memberId: l.member.id, placedAt: l.state.placedAt })));
 
@@ -321,7 +327,7 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     // The tier in force now, as snapshotContext reads it (a statement per member, with a ladder).
     const member = ladder ? await loadMemberContext(ctx.trx, ctx.program.id, l.member.id, ctx.now, l.member) : memberContextOf(l.member, null);
     const context: OrderContext = { member, orderNumber: numbers.get(l.order.id)! + 1, capUsage: {}, takenAt: ctx.now.toISOString() };
-    const evaluation = evaluateOrder(orderInput(l.details, l.state.placedAt, null), evaluationContext(ctx, env, context), rules);
+    const evaluation = evaluateOrder(orderInput(l.details, l.state.placedAt, l.storeCode), evaluationContext(ctx, env, context), rules);
     if (evaluation.contributions.length > 0) {
       drop(l.r.index, l.order);
       continue;
@@ -375,11 +381,11 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   }
   const claimUntil = (state: OrderState) => new Date(state.placedAt.getTime() + env.settings.claimWindowDays * DAY_MS);
   const { orders, alongsideRows } = await repo.updateOrders(ctx.trx, kept.map((e) => {
-    const detailsHash = detailsHashOf(e.details, e.state.placedAt, null);
+    const detailsHash = detailsHashOf(e.details, e.state.placedAt, e.storeCode);
     return {
       id: e.order.id,
       values: orderUpdate(ctx, e.state, { memberId: e.member.id, claimUntil: claimUntil(e.state), detailsHash, context: e.context, evaluation: e.evaluation, evaluatedHash: detailsHash }),
-      event: { programId: ctx.program.id, memberId: e.member.id, ...announcement(e.r.input, null, { ...e.order, status: e.state.status, member_id: e.member.id }) },
+      event: { programId: ctx.program.id, memberId: e.member.id, ...announcement(e.r.input, e.storeCode, { ...e.order, status: e.state.status, member_id: e.member.id }) },
     };
   }), [awardRepo.awardsInsert(ctx.trx, awards), ruleRepo.rulePointsInsert(ctx.trx, rulePoints), ...(activity ? [activity.insert] : [])]);
   const updated = new Map(orders.map((o) => [o.id, o]));
@@ -395,7 +401,7 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
         vested: lot.vested, vests_at: lot.vests_at, created_at: ctx.now,
       };
     });
-    answers.set(e.r.index, { duplicate: false, order: await orderView(ctx, updated.get(e.order.id)!, { events: e.events, awards: own, storeCode: null }) });
+    answers.set(e.r.index, { duplicate: false, order: await orderView(ctx, updated.get(e.order.id)!, { events: e.events, awards: own, storeCode: e.storeCode }) });
   }
   return answers;
 }

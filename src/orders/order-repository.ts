@@ -177,35 +177,44 @@ export async function findPaymentReservation(db: Executor, programId: string, id
 
 /** A new order's first event, to create with it. */
 export interface NewOrder {
+  storeId: string | null;
   externalId: string;
   event: OrderEventValues;
 }
 
+/** The stores of these codes, by code (codes the program has no store for are absent). */
+export async function findStoresByCodes(db: Executor, programId: string, codes: string[]) {
+  if (codes.length === 0) return new Map<string, Awaited<ReturnType<typeof findStoreByCode>> & {}>();
+  const rows = await db.selectFrom('stores').select(['id', 'code', 'kind', 'currency']).where('program_id', '=', programId)
+    .where(sql<boolean>`code = any(${codes}::text[])`).execute();
+  return new Map(rows.map((r) => [r.code, r]));
+}
+
 /**
- * lockOrCreateOrder for several orders of no store at once (external ids distinct): inserts the
- * orders and their first events in one statement and returns the orders it created. An order
+ * lockOrCreateOrder for several orders at once (store and external id pairs distinct): inserts
+ * the orders and their first events in one statement and returns the orders it created. An order
  * that exists already (or is being created by a transaction still running, which this waits
  * for) is not returned.
  */
 export async function createOrders(trx: Tx, programId: string, orders: NewOrder[]): Promise<OrderRow[]> {
   if (orders.length === 0) return [];
-  const rows = orders.map((o) => ({ external_id: o.externalId, ...o.event }));
+  const rows = orders.map((o) => ({ store_id: o.storeId, external_id: o.externalId, ...o.event }));
   const { rows: created } = await sql<OrderRow>`
     with r as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
-        external_id text, event_id text, type text, occurred_at timestamptz, payload jsonb, payload_hash text, received_at timestamptz)
+        store_id uuid, external_id text, event_id text, type text, occurred_at timestamptz, payload jsonb, payload_hash text, received_at timestamptz)
     ),
     o as (
       insert into orders (program_id, store_id, external_id, status)
       -- In one order for every batch: two batches holding some of the same new orders wait, never deadlock.
-      select ${programId}::uuid, null, external_id, 'pending' from r order by external_id
+      select ${programId}::uuid, store_id, external_id, 'pending' from r order by store_id nulls first, external_id
       on conflict do nothing
       returning *
     ),
     e as (
       insert into order_events (program_id, order_id, event_id, type, occurred_at, payload, payload_hash, received_at)
       select o.program_id, o.id, r.event_id, r.type, r.occurred_at, r.payload, r.payload_hash, r.received_at
-      from o join r on r.external_id = o.external_id
+      from o join r on r.external_id = o.external_id and r.store_id is not distinct from o.store_id
     )
     select * from o`.execute(trx);
   return created;
