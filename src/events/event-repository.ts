@@ -1,5 +1,4 @@
-import { sql, type QueryCreator } from 'kysely';
-import type { DB } from '../db/schema.ts';
+import { sql } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
 
 export interface OutboxEvent {
@@ -7,11 +6,6 @@ export interface OutboxEvent {
   type: string;
   memberId: string | null;
   payload: Record<string, unknown>;
-}
-
-/** The insert of a domain event into the outbox, for a caller that sends it with another write (a CTE). */
-export function eventInsert(db: QueryCreator<DB>, e: OutboxEvent) {
-  return db.insertInto('events').values({ program_id: e.programId, type: e.type, member_id: e.memberId, payload: JSON.stringify(e.payload) });
 }
 
 /** Writes a domain event into the transactional outbox, in the caller's transaction. */
@@ -22,7 +16,7 @@ export async function recordEvent(
   memberId: string | null,
   payload: Record<string, unknown>,
 ): Promise<void> {
-  await eventInsert(db, { programId, type, memberId, payload }).execute();
+  await db.insertInto('events').values({ program_id: programId, type, member_id: memberId, payload: JSON.stringify(payload) }).execute();
 }
 
 export interface EventRow {

@@ -23,6 +23,8 @@ function send(reply: FastifyReply, outcome: Outcome) {
 /** A response status, fixed or chosen by the body (an order event: 201 new, 200 a duplicate). */
 export type StatusOf = number | ((body: unknown) => number);
 
+const statusFor = (status: StatusOf, body: unknown) => (typeof status === 'number' ? status : status(body));
+
 /**
  * Runs a mutation exactly once per Idempotency-Key and replies with its (possibly replayed)
  * response. With `required: false` a request without the header runs once, unprotected.
@@ -35,7 +37,7 @@ export async function replyIdempotent(
 ) {
   const { db, config } = request.server.deps;
   const p = principalOf(request);
-  const statusOf = (body: unknown) => (typeof options.status === 'number' ? options.status : options.status(body));
+  const statusOf = (body: unknown) => statusFor(options.status, body);
   const key = idempotencyKey(request, options.required);
   if (key === undefined) {
     const body = await inTransaction(db, work);
@@ -152,5 +154,5 @@ export async function replyNaturallyKeyedGrouped<I>(
   const answer = await options.group.submit(p.programId, { actor: p.actor, input: options.input });
   if (answer === SINGLE) return alone();
   if (answer instanceof ProblemError) throw answer;
-  return reply.code(typeof options.status === 'number' ? options.status : options.status(answer)).send(answer);
+  return reply.code(statusFor(options.status, answer)).send(answer);
 }

@@ -29,14 +29,9 @@ export function ledgerHttp(app: FastifyInstance) {
   /**
    * A mutation that carries its own identity (an order event's store + order id + event id): an
    * Idempotency-Key is honoured if sent, but not needed — a webhook resent as is has one effect.
-   */
-  async function mutateNaturallyKeyed(request: FastifyRequest, reply: FastifyReply, status: StatusOf, work: (ctx: LedgerContext) => Promise<unknown>) {
-    return replyIdempotent(request, reply, { status, required: false }, inContext(request, work));
-  }
-
-  /**
-   * mutateNaturallyKeyed through a group commit (see naturallyKeyedGroup): `many` takes the
-   * batch's requests in one context, and `groupable` says which requests may join a batch.
+   * Through a group commit (see naturallyKeyedGroup): `naturallyKeyedGroupOf(many)` makes the
+   * group, whose `many` takes a batch's requests in one context, and `groupable` says which
+   * requests may join a batch; the others, and those a batch hands back, run `work` alone.
    */
   function naturallyKeyedGroupOf<I>(many: (ctx: LedgerContext, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, unknown>>) {
     return naturallyKeyedGroup<I>(app, async (trx, programId, requests) => many(await context(trx, programId, requests[0]!.actor), requests));
@@ -54,5 +49,5 @@ export function ledgerHttp(app: FastifyInstance) {
     return inTransaction(db, inContext(request, work));
   }
 
-  return { context, inContext, mutate, mutateNaturallyKeyed, naturallyKeyedGroupOf, mutateNaturallyKeyedGrouped, read };
+  return { context, inContext, mutate, naturallyKeyedGroupOf, mutateNaturallyKeyedGrouped, read };
 }

@@ -468,8 +468,8 @@ async function writeEarnsWithActivity(ctx: LedgerContext, plans: { ctx: LedgerCo
     actor: own.actor, memberId: input.memberId, operationId: plan.write.operation.id, amount: input.amount, reference: input.reference ?? null,
   }));
   const activity = counting.length > 0 ? await earnedActivityInsert(ctx, counting) : { rows: 0, insert: undefined };
-  const { written, alongsideRows } = await repo.writeEarns(ctx.trx, plans.map((p) => p.plan.write), activity?.insert);
-  if (activity) invariant(alongsideRows === activity.rows, 'each new earn is new tier activity');
+  const { written, alongsideRows } = await repo.writeEarns(ctx.trx, plans.map((p) => p.plan.write), activity?.insert ? [activity.insert] : []);
+  if (activity) invariant((alongsideRows[0] ?? 0) === activity.rows, 'each new earn is new tier activity');
   else await recordPointsEarnedMany(ctx, counting);
   return written;
 }
@@ -492,8 +492,9 @@ export interface GroupedEarn {
  * each answer shows the balance after it.
  */
 export async function earnMany(ctx: LedgerContext, earns: GroupedEarn[]): Promise<Map<number, ReturnType<typeof earnAtOnceView> | typeof SINGLE | ProblemError>> {
-  const { answers, plans } = await planEarns(ctx, earns);
-  for (const [index, view] of await writePlannedEarns(ctx, plans)) answers.set(index, view);
+  const planned = await planEarns(ctx, earns);
+  const answers = new Map<number, ReturnType<typeof earnAtOnceView> | typeof SINGLE | ProblemError>(planned.answers);
+  for (const [index, view] of await writePlannedEarns(ctx, planned.plans)) answers.set(index, view);
   return answers;
 }
 
@@ -541,7 +542,7 @@ export async function planEarns(ctx: LedgerContext, earns: GroupedEarn[]) {
     const own = { ...ctx, actor: e.actor };
     plans.push({ e, ctx: own, plan: planEarnAtOnce(own, target, e.input) });
   }
-  return { answers: answers as Map<number, ReturnType<typeof earnAtOnceView> | typeof SINGLE | ProblemError>, plans };
+  return { answers, plans };
 }
 
 /** The second half of earnMany: every planned earn in one statement (and its tier activity); each one's answer by its index. */

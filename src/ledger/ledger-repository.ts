@@ -1,4 +1,5 @@
 import { sql, type OperationNodeSource } from 'kysely';
+import { alongside } from '../db/alongside.ts';
 import type { Executor, Tx } from '../db/database.ts';
 import { invariant } from '../http/error-codes.ts';
 import type { EntryKind, OperationKind, ReservationStatus } from '../db/schema.ts';
@@ -72,7 +73,6 @@ export async function lockMemberWalletsByCode(trx: Tx, programId: string, pairs:
   return out;
 }
 
-
 /** Creates the member's accounts in a wallet on first use; concurrent callers converge on one set. */
 export async function ensureMemberWallet(trx: Tx, programId: string, memberId: string, walletId: string): Promise<void> {
   await sql`
@@ -128,16 +128,17 @@ export interface EarnWrite {
  * cached balances of the credited accounts and the wallets' counters, each row updated once with
  * the sum of its earns. The same rows the step-by-step path writes; the database's constraints
  * check them the same way. Returns each operation row and its lot id, by operation id.
- * `alongside`: another insert (with RETURNING) sent in the same statement, such as the earns' tier
- * activity; `alongsideRows` is how many rows it returned.
+ * `inserts`: others sent in the same statement (src/db/alongside.ts), such as the earns' tier
+ * activity; `alongsideRows` is how many rows each inserted.
  */
-export async function writeEarns(trx: Tx, earns: EarnWrite[], alongside?: OperationNodeSource) {
+export async function writeEarns(trx: Tx, earns: EarnWrite[], inserts: OperationNodeSource[] = []) {
+  const { ctes, counts } = alongside(inserts);
   const rows = earns.map((e, n) => ({
     n, ...e.operation, ...e.lot, debit_account_id: e.debitAccountId, credit_account_id: e.creditAccountId,
     member_wallet_id: e.memberWalletId, event_type: e.event.type, event_payload: e.event.payload,
   }));
-  const { rows: written } = await sql<Record<string, unknown> & { id: string; lot_id: number; alongside_rows: number }>`
-    with r as (
+  const { rows: written } = await sql<Record<string, unknown> & { id: string; lot_id: number; alongside_rows: number[] }>`
+    with ${ctes} r as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
         n integer, id uuid, program_id uuid, wallet_id uuid, member_id uuid, amount bigint, actor text,
         reference_type text, reference_id text, description text, metadata jsonb,
@@ -174,13 +175,12 @@ export async function writeEarns(trx: Tx, earns: EarnWrite[], alongside?: Operat
     ),
     event as (
       insert into events (program_id, type, member_id, payload) select program_id, event_type, member_id, event_payload from r order by n
-    ),
-    alongside as (${alongside ?? sql`select 1 where false`})
-    select op.*, lot.id as lot_id, (select count(*) from alongside)::int as alongside_rows from op join lot on lot.operation_id = op.id`.execute(trx);
+    )
+    select op.*, lot.id as lot_id, ${counts} as alongside_rows from op join lot on lot.operation_id = op.id`.execute(trx);
   const out = new Map<string, { operation: OperationRow; lotId: number }>();
   for (const { lot_id: lotId, alongside_rows: _, ...operation } of written) out.set(operation.id, { operation: operation as unknown as OperationRow, lotId });
   invariant(out.size === earns.length, `${earns.length} earns written as ${out.size}`);
-  return { written: out, alongsideRows: Number(written[0]?.alongside_rows ?? 0) };
+  return { written: out, alongsideRows: written[0]?.alongside_rows ?? [] };
 }
 
 export async function findOperation(db: Executor, programId: string, id: string) {

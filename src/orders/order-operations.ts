@@ -146,30 +146,26 @@ function validateRefund(input: OrderEventInput, knownLines: Set<string> | null) 
 export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInput) {
   const occurredAt = new Date(input.occurredAt);
   if (Number.isNaN(occurredAt.getTime())) throw new ProblemError('validation_failed', 'occurredAt is not a date-time', { field: 'occurredAt' });
-  const placedAt = input.order?.placedAt !== undefined ? new Date(input.order.placedAt) : occurredAt;
+  const placedAt = placedAtOf(input, occurredAt);
   const env = await envOf(ctx, Number.isNaN(placedAt.getTime()) ? undefined : placedAt);
   const store = input.store ? await repo.findStoreByCode(ctx.trx, ctx.program.id, input.store) : null;
-  if (input.store && !store) throw new ProblemError('unknown_store', `this program has no store "${input.store}"`, { store: input.store });
+  if (input.store && !store) throw unknownStore(input.store);
   const details = input.order ? await validateDetails(ctx, env, store ?? null, input.order) : undefined;
 
-  const payloadHash = hash({ type: input.type, occurredAt: occurredAt.toISOString(), order: input.order ?? null, refund: input.refund ?? null });
   // Recorded first (with a new order, by the statement that creates it); a check below that
   // refuses the event throws, and its transaction takes the row back with everything else.
-  const event = {
-    event_id: input.eventId, type: input.type, occurred_at: occurredAt,
-    payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, received_at: ctx.now,
-  };
-  const { order, created } = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId, { ...event, payload_hash: payloadHash });
+  const event = eventValues(ctx, input, occurredAt, details);
+  const { order, created } = await repo.lockOrCreateOrder(ctx.trx, ctx.program.id, store?.id ?? null, input.orderId, event);
   // The member the details name must exist. Locked now, after the order, as every order event
   // locks them, so that syncOrder does not lock them again.
   const namedId = details?.customer?.memberId;
   const named = namedId === undefined ? undefined : await repo.lockMember(ctx.trx, ctx.program.id, namedId);
   if (namedId !== undefined && !named) throw new ProblemError('member_not_found', `no member ${namedId} in this program`);
-  const recorded = created || await repo.insertOrderEvent(ctx.trx, { program_id: ctx.program.id, order_id: order.id, ...event, payload_hash: payloadHash });
+  const recorded = created || await repo.insertOrderEvent(ctx.trx, { program_id: ctx.program.id, order_id: order.id, ...event });
   if (!recorded) {
     const existing = await repo.findOrderEvent(ctx.trx, order.id, input.eventId);
     invariant(existing, 'an order event that conflicted exists');
-    if (existing.payload_hash !== payloadHash) {
+    if (existing.payload_hash !== event.payload_hash) {
       throw new ProblemError('order_event_conflict', `event "${input.eventId}" of order "${input.orderId}" was already received as a ${existing.type} event with other content`, { eventId: input.eventId });
     }
     // The row was locked by lockOrCreateOrder in this transaction: it is current.
@@ -188,6 +184,23 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
     announce: (after) => announcement(input, store?.code ?? null, after),
   });
   return { duplicate: false, order: await orderView(ctx, synced, { events, awards: await awardRepo.awardsOfOrder(ctx.trx, synced.id), storeCode: store?.code ?? null }) };
+}
+
+/** When an event says its order was placed: its details' placedAt, else its own time. */
+const placedAtOf = (input: OrderEventInput, occurredAt: Date) => (input.order?.placedAt !== undefined ? new Date(input.order.placedAt) : occurredAt);
+
+const unknownStore = (code: string) => new ProblemError('unknown_store', `this program has no store "${code}"`, { store: code });
+
+/**
+ * The row an event is recorded as: its payload holds the validated details (and the refund), its
+ * hash what the shop sent, so that a resend with other content is told apart.
+ */
+function eventValues(ctx: LedgerContext, input: OrderEventInput, occurredAt: Date, details: OrderDetails | undefined): OrderEventValues {
+  return {
+    event_id: input.eventId, type: input.type, occurred_at: occurredAt,
+    payload: { ...(details ? { order: details } : {}), ...(input.refund ? { refund: input.refund } : {}) }, received_at: ctx.now,
+    payload_hash: hash({ type: input.type, occurredAt: occurredAt.toISOString(), order: input.order ?? null, refund: input.refund ?? null }),
+  };
 }
 
 /** The outbox event of an order event that was recorded: `order.<type>`. */
@@ -225,12 +238,13 @@ export function groupableOrderEvent(input: OrderEventInput): boolean {
  * new order in a program whose rules need nothing but the order and the member (no per-member
  * caps, no threshold or challenge progress): every order created, its member locked, counted,
  * evaluated, earned, awarded and recorded together, each step one statement for the whole batch
- * (with a tier ladder, each member's tier is read and their qualification settled one by one). Any event that would take another path is answered SINGLE and
- * runs on its own after this commit: an order that exists already (a resend, a later event),
- * a member who is missing, not active or named twice in the batch, a wallet the earn cannot be
- * written to at once, rules that changed between the orders' times. An order this batch created
- * and then hands back is deleted before anything refers to it, so its own run finds nothing.
- * Every event's answer is what ingestOrderEvent would have answered.
+ * (with a tier ladder, each member's tier is read and their qualification settled one by one).
+ * Any event that would take another path is answered SINGLE and runs on its own after this
+ * commit: an order that exists already (a resend, a later event), a member who is missing, not
+ * active or named twice in the batch, a wallet the earn cannot be written to at once, rules that
+ * changed between the orders' times. An order this batch created and then hands back is deleted
+ * before anything refers to it, so its own run finds nothing. Every event's answer is what
+ * ingestOrderEvent would have answered.
  */
 export async function ingestOrderEventsMany(ctx: LedgerContext, requests: GroupedOrderEvent[]): Promise<Map<number, GroupedOrderAnswer>> {
   const answers = new Map<number, GroupedOrderAnswer>();
@@ -240,7 +254,7 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   const screened: { r: GroupedOrderEvent; occurredAt: Date; placedAt: Date; order: OrderDetails }[] = [];
   for (const r of requests) {
     const occurredAt = new Date(r.input.occurredAt);
-    const placedAt = r.input.order?.placedAt !== undefined ? new Date(r.input.order.placedAt) : occurredAt;
+    const placedAt = placedAtOf(r.input, occurredAt);
     const memberId = r.input.order?.customer?.memberId;
     if (!groupableOrderEvent(r.input) || !memberId || Number.isNaN(occurredAt.getTime()) || Number.isNaN(placedAt.getTime())
       || orderIds.has(orderKey(r.input.store, r.input.orderId)) || memberIds.has(memberId)) {
@@ -270,15 +284,9 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   for (const t of screened) {
     try {
       const store = t.r.input.store === undefined ? null : stores.get(t.r.input.store);
-      if (store === undefined) throw new ProblemError('unknown_store', `this program has no store "${t.r.input.store}"`, { store: t.r.input.store });
+      if (store === undefined) throw unknownStore(t.r.input.store!);
       const details = await validateDetails(ctx, env, store, t.order);
-      valid.push({
-        r: t.r, placedAt: t.placedAt, store,
-        event: {
-          event_id: t.r.input.eventId, type: t.r.input.type, occurred_at: t.occurredAt, payload: { order: details }, received_at: ctx.now,
-          payload_hash: hash({ type: t.r.input.type, occurredAt: t.occurredAt.toISOString(), order: t.order, refund: null }),
-        },
-      });
+      valid.push({ r: t.r, placedAt: t.placedAt, store, event: eventValues(ctx, t.r.input, t.occurredAt, details) });
     } catch (error) {
       if (!(error instanceof ProblemError)) throw error;
       answers.set(t.r.index, error);

@@ -1,10 +1,18 @@
 import { sql, type OperationNodeSource, type Selectable } from 'kysely';
+import { alongside as withAlongside } from '../db/alongside.ts';
 import type { Executor, Tx } from '../db/database.ts';
 import type { OrderEventType, OrdersTable } from '../db/schema.ts';
-import { eventInsert, type OutboxEvent } from '../events/event-repository.ts';
+import type { OutboxEvent } from '../events/event-repository.ts';
 
 export async function findStoreByCode(db: Executor, programId: string, code: string) {
-  return db.selectFrom('stores').select(['id', 'code', 'kind', 'currency']).where('program_id', '=', programId).where('code', '=', code).executeTakeFirst();
+  return (await findStoresByCodes(db, programId, [code])).get(code);
+}
+
+/** The stores of these codes, by code (codes the program has no store for are absent). */
+export async function findStoresByCodes(db: Executor, programId: string, codes: string[]) {
+  const rows = codes.length === 0 ? [] : await db.selectFrom('stores').select(['id', 'code', 'kind', 'currency']).where('program_id', '=', programId)
+    .where(sql<boolean>`code = any(${codes}::text[])`).execute();
+  return new Map(rows.map((r) => [r.code, r]));
 }
 
 export async function findStoreById(db: Executor, programId: string, id: string) {
@@ -18,29 +26,14 @@ export interface OrderEventValues {
 }
 
 /**
- * Creates the order on its first event, recording that event with it (one statement); either way
- * returns the order locked for this transaction. A row this statement inserted is already ours (a
- * concurrent first event waits on the unique key until we commit), so only an existing order
- * needs the second, locking read, and its event is recorded by insertOrderEvent. `created` says
- * this call inserted the order and its event: then nothing else refers to it yet.
+ * Creates the order on its first event, recording that event with it (one statement, createOrders);
+ * either way returns the order locked for this transaction. A row this statement inserted is
+ * already ours (a concurrent first event waits on the unique key until we commit), so only an
+ * existing order needs the second, locking read, and its event is recorded by insertOrderEvent.
+ * `created` says this call inserted the order and its event: then nothing else refers to it yet.
  */
 export async function lockOrCreateOrder(trx: Tx, programId: string, storeId: string | null, externalId: string, event: OrderEventValues) {
-  const created = await trx
-    .with('o', (db) => db.insertInto('orders')
-      .values({ program_id: programId, store_id: storeId, external_id: externalId, status: 'pending' })
-      .onConflict((oc) => oc.doNothing())
-      .returningAll())
-    .with('e', (db) => db.insertInto('order_events')
-      .columns(['program_id', 'order_id', 'event_id', 'type', 'occurred_at', 'payload', 'payload_hash', 'received_at'])
-      // Typed casts: the values of an INSERT … SELECT are not typed by their target columns.
-      .expression((eb) => eb.selectFrom('o').select([
-        'o.program_id', 'o.id', sql<string>`${event.event_id}::text`.as('event_id'), sql<OrderEventType>`${event.type}::text`.as('type'),
-        sql<Date>`${event.occurred_at}::timestamptz`.as('occurred_at'), sql<string>`${JSON.stringify(event.payload)}::jsonb`.as('payload'),
-        sql<string>`${event.payload_hash}::text`.as('payload_hash'), sql<Date>`${event.received_at}::timestamptz`.as('received_at'),
-      ])))
-    .selectFrom('o')
-    .selectAll()
-    .executeTakeFirst();
+  const [created] = await createOrders(trx, programId, [{ storeId, externalId, event }]);
   if (created) return { order: created, created: true };
   let q = trx.selectFrom('orders').selectAll().where('program_id', '=', programId).where('external_id', '=', externalId);
   q = storeId === null ? q.where('store_id', 'is', null) : q.where('store_id', '=', storeId);
@@ -103,10 +96,9 @@ export type OrderUpdate = Omit<Selectable<OrdersTable>, 'id' | 'program_id' | 's
 
 /** Updates the order; `event`, when given, is written to the outbox by the same statement. */
 export async function updateOrder(trx: Tx, id: string, values: OrderUpdate, event?: OutboxEvent | null) {
-  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
-  const set = { ...values, details: json(values.details), context: json(values.context), evaluation: json(values.evaluation) };
-  if (!event) return trx.updateTable('orders').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
-  return trx.with('announced', (db) => eventInsert(db, event)).updateTable('orders').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  const { orders: [updated] } = await updateOrders(trx, [{ id, values, event }]);
+  if (!updated) throw new Error(`order ${id} was not updated`);
+  return updated;
 }
 
 /** Orders waiting for this shopper to join, still inside their claim window at the member's enrolment. */
@@ -133,15 +125,7 @@ export async function lockClaimableOrders(
 
 /** How many of the member's other orders came before this one (not cancelled): its number is that + 1. */
 export async function countEarlierOrders(trx: Tx, memberId: string, placedAt: Date, orderId: string): Promise<number> {
-  const row = await trx
-    .selectFrom('orders')
-    .select(sql<number>`count(*)::bigint`.as('n'))
-    .where('member_id', '=', memberId)
-    .where('id', '<>', orderId)
-    .where('status', '<>', 'cancelled')
-    .where(sql<boolean>`(placed_at, id) < (${placedAt}, ${orderId}::uuid)`)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  return (await countEarlierOrdersMany(trx, [{ orderId, memberId, placedAt }])).get(orderId)!;
 }
 
 export async function countMemberOrders(db: Executor, memberId: string): Promise<number> {
@@ -162,7 +146,7 @@ export async function ordersOfMember(db: Executor, programId: string, memberId: 
 
 /** The member row, locked: awards of one member (caps, limits, progress) are decided one at a time. */
 export async function lockMember(trx: Tx, programId: string, memberId: string) {
-  return trx.selectFrom('members').selectAll().where('program_id', '=', programId).where('id', '=', memberId).forUpdate().executeTakeFirst();
+  return (await lockMembers(trx, programId, [memberId]))[0];
 }
 
 export async function findPaymentOperation(db: Executor, programId: string, id: string) {
@@ -180,14 +164,6 @@ export interface NewOrder {
   storeId: string | null;
   externalId: string;
   event: OrderEventValues;
-}
-
-/** The stores of these codes, by code (codes the program has no store for are absent). */
-export async function findStoresByCodes(db: Executor, programId: string, codes: string[]) {
-  if (codes.length === 0) return new Map<string, Awaited<ReturnType<typeof findStoreByCode>> & {}>();
-  const rows = await db.selectFrom('stores').select(['id', 'code', 'kind', 'currency']).where('program_id', '=', programId)
-    .where(sql<boolean>`code = any(${codes}::text[])`).execute();
-  return new Map(rows.map((r) => [r.code, r]));
 }
 
 /**
@@ -236,7 +212,7 @@ export async function lockMembers(trx: Tx, programId: string, memberIds: string[
   return trx.selectFrom('members').selectAll().where('program_id', '=', programId).where(sql<boolean>`id = any(${memberIds}::uuid[])`).orderBy('id').forUpdate().execute();
 }
 
-/** countEarlierOrders for several orders, each of another member; by order id. */
+/** countEarlierOrders for several orders, each of another member, in one statement; by order id. */
 export async function countEarlierOrdersMany(trx: Tx, orders: { orderId: string; memberId: string; placedAt: Date }[]): Promise<Map<string, number>> {
   if (orders.length === 0) return new Map();
   const { rows } = await sql<{ order_id: string; earlier: number }>`
@@ -250,21 +226,20 @@ export async function countEarlierOrdersMany(trx: Tx, orders: { orderId: string;
 }
 
 /**
- * updateOrder for several orders in one statement, each with its outbox event, and with the
- * inserts `alongside` (each returning a row per row inserted): how many rows each inserted
- * comes back in `alongsideRows`, in their order.
+ * updateOrder for several orders in one statement, each with its outbox event if any, and with the
+ * `inserts` sent alongside (src/db/alongside.ts): how many rows each inserted comes back in
+ * `alongsideRows`, in their order.
  */
 export async function updateOrders(
-  trx: Tx, updates: { id: string; values: OrderUpdate; event: OutboxEvent }[], alongside: OperationNodeSource[] = [],
+  trx: Tx, updates: { id: string; values: OrderUpdate; event?: OutboxEvent | null }[], inserts: OperationNodeSource[] = [],
 ): Promise<{ orders: OrderRow[]; alongsideRows: number[] }> {
   if (updates.length === 0) return { orders: [], alongsideRows: [] };
-  const inserts = alongside.map((insert, i) => sql`${sql.raw(`a${i}`)} as (${insert}),`);
-  const counts = alongside.length > 0 ? sql`array[${sql.join(alongside.map((_, i) => sql`(select count(*) from ${sql.raw(`a${i}`)})::int`))}]` : sql`array[]::int[]`;
+  const { ctes, counts } = withAlongside(inserts);
   const rows = updates.map(({ id, values, event }) => ({
-    id, ...values, event_program_id: event.programId, event_type: event.type, event_member_id: event.memberId, event_payload: event.payload,
+    id, ...values, event_program_id: event?.programId, event_type: event?.type, event_member_id: event?.memberId, event_payload: event?.payload,
   }));
   const { rows: updated } = await sql<OrderRow & { alongside_rows: number[] }>`
-    with ${sql.join(inserts, sql` `)} r as (
+    with ${ctes} r as (
       select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(
         id uuid, member_id uuid, customer_id text, email_normalized text, phone text, status text, currency text, channel text,
         placed_at timestamptz, paid_at timestamptz, fulfilled_at timestamptz, cancelled_at timestamptz, claim_until timestamptz,
@@ -273,7 +248,7 @@ export async function updateOrders(
         event_program_id uuid, event_type text, event_member_id uuid, event_payload jsonb)
     ),
     announced as (
-      insert into events (program_id, type, member_id, payload) select event_program_id, event_type, event_member_id, event_payload from r
+      insert into events (program_id, type, member_id, payload) select event_program_id, event_type, event_member_id, event_payload from r where event_type is not null
     )
     update orders o set
       member_id = r.member_id, customer_id = r.customer_id, email_normalized = r.email_normalized, phone = r.phone, status = r.status,

@@ -841,6 +841,8 @@ export async function recordActivityForMember(ctx: TierContext, memberId: string
   });
 }
 
+/** An order's n-th tier activity source: each change of its contribution is recorded as a new one (orderTierContributions reads them back). */
+const orderSourceId = (orderId: string, n: number) => `${orderId}#${n}`;
 
 /** What an order contributes to tier qualification now: its net spend and one order, while it counts. */
 export function orderTierDesired(input: { netSpendMinor: number; counts: boolean }) {
@@ -858,7 +860,7 @@ export async function newOrdersActivityInsert(
   invariant((await loadLadder(ctx.trx, ctx.program.id)) === null, 'new orders are qualified together only without a ladder');
   const rows = orders.flatMap((o) => Object.entries(orderTierDesired(o)).filter(([, amount]) => amount !== 0).map(([metric, amount]) => ({
     program_id: ctx.program.id, member_id: o.memberId, metric: metric as TierMetric, amount, occurred_at: o.placedAt,
-    source_type: 'order', source_id: `${o.orderId}#1`, recorded_at: ctx.now,
+    source_type: 'order', source_id: orderSourceId(o.orderId, 1), recorded_at: ctx.now,
   })));
   return { rows: rows.length, insert: repo.metricEventsInsert(ctx.trx, rows) };
 }
@@ -883,6 +885,6 @@ export async function settleOrderTierActivity(
   // Refunds and cancellations count in the window of the original order.
   return recordTierActivity(ctx.trx, {
     programId: ctx.program.id, memberId: input.memberId, amounts, occurredAt: input.placedAt,
-    sourceType: 'order', sourceId: `${input.orderId}#${so_far.sources + 1}`, now: ctx.now, actor: ctx.actor, known: { program: ctx.program },
+    sourceType: 'order', sourceId: orderSourceId(input.orderId, so_far.sources + 1), now: ctx.now, actor: ctx.actor, known: { program: ctx.program },
   });
 }

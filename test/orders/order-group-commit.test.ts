@@ -1,6 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { failMarkedBatches, setupTestApp, statementCounter, TestClock, type TestContext } from '../helpers.ts';
+import { SINGLE } from '../../src/idempotency/run-idempotent.ts';
+import { openLedgerContext } from '../../src/ledger/ledger-context.ts';
+import { ingestOrderEventsMany, type OrderEventInput } from '../../src/orders/order-operations.ts';
+import { DAY, failMarkedBatches, setupTestApp, statementCounter, TestClock, type TestContext } from '../helpers.ts';
 import { createRule, expectLedgerOk, orderBody, sendEvent } from './order-helpers.ts';
 import { activity, ladder, putLadder, tierOf } from '../tiers/tier-kit.ts';
 
@@ -211,5 +215,77 @@ describe('order events under group commit', async () => {
     } finally {
       await marked.drop();
     }
+  });
+});
+
+/**
+ * What a batch hands back, decided without any timing: ingestOrderEventsMany called directly in
+ * one transaction, as a group commit calls it.
+ */
+describe('ingestOrderEventsMany, called directly', async () => {
+  const clock = new TestClock(START);
+  const t = await setupTestApp({ clock });
+  const rule = await createRule(t, 'base_rate', { points: 1, perAmountMinor: 100 });
+  clock.advance(60_000);
+  const batch = (inputs: OrderEventInput[]) => t.db.db.transaction().execute(async (trx) =>
+    ingestOrderEventsMany(await openLedgerContext(trx, t.program.id, 'test', clock.now), inputs.map((input, index) => ({ index, actor: 'test', input }))));
+  const ready = async () => {
+    const m = await t.member();
+    await t.earn(m.id, 1);
+    return m;
+  };
+  const event = (orderId: string, memberId: string, placedAt: Date, currency = 'USD'): OrderEventInput => ({
+    orderId, eventId: 'paid', type: 'paid', occurredAt: placedAt.toISOString(),
+    order: { currency, customer: { memberId }, lines: [{ id: 'l1', quantity: 1, unitPriceMinor: 2500 }] },
+  });
+  const stored = async (prefix: string) => ({
+    orders: (await t.db.db.selectFrom('orders').select('external_id').where('program_id', '=', t.program.id).where('external_id', 'like', `${prefix}%`).orderBy('external_id').execute()).map((o) => o.external_id),
+    events: Number((await t.db.db.selectFrom('order_events').innerJoin('orders', 'orders.id', 'order_events.order_id').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('orders.program_id', '=', t.program.id).where('orders.external_id', 'like', `${prefix}%`).executeTakeFirstOrThrow()).n),
+  });
+
+  it('answers what it writes, hands back the rest, and leaves nothing of an order it created and handed back', async () => {
+    const [a, b, c] = [await ready(), await ready(), await ready()];
+    const fresh = await t.member(); // no wallet yet: its earn must run alone
+    const at = clock.current!;
+    const answers = await batch([
+      event('hb-1', a.id, at),
+      event('hb-2', fresh.id, at),
+      event('hb-3', a.id, at), // the same member again
+      event('hb-1', b.id, at), // the same order again
+      event('hb-4', c.id, at, 'EUR'),
+    ]);
+    expect(answers.get(0)).toMatchObject({ duplicate: false, order: { orderId: 'hb-1', status: 'paid', points: { held: { points: 25 } } } });
+    expect([1, 2, 3].map((i) => answers.get(i))).toEqual([SINGLE, SINGLE, SINGLE]);
+    expect(answers.get(4)).toMatchObject({ code: 'currency_mismatch' });
+    // hb-2 was created, then deleted when its earn turned out to need the single path.
+    expect(await stored('hb-')).toEqual({ orders: ['hb-1'], events: 1 });
+  });
+
+  it('hands everything back when a rule version takes effect between the orders\' times', async () => {
+    const [a, b] = [await ready(), await ready()];
+    const change = new Date(clock.current!.getTime() + DAY);
+    const put = await t.call('PUT', `/v1/rules/${rule.id}`, { body: { name: 'Base ×2', effectiveFrom: change.toISOString(), config: { points: 2, perAmountMinor: 100 } }, idempotencyKey: randomUUID() });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const before = new Date(change.getTime() - 3_600_000);
+    const after = new Date(change.getTime() + 3_600_000);
+    const across = await batch([event('span-1', a.id, before), event('span-2', b.id, after)]);
+    expect([...across.values()]).toEqual([SINGLE, SINGLE]);
+    expect(await stored('span-')).toEqual({ orders: [], events: 0 });
+    // Both on one side of the change: one set of rules, the batch takes them, each earning by it.
+    const later = await batch([event('span-3', a.id, after), event('span-4', b.id, new Date(after.getTime() + 60_000))]);
+    expect([...later.values()].map((x) => (x as { order: { points: { held: unknown } } }).order.points.held)).toEqual([{ points: 50 }, { points: 50 }]);
+  });
+
+  it('hands everything back when a rule needs more than the order and the member (a per-member cap, a challenge)', async () => {
+    const m = await ready();
+    const capped = await createRule(t, 'extra_points', { points: 10, per: 'order', caps: { perMember: { points: 20, period: 'month' } } });
+    clock.advance(60_000);
+    expect([...(await batch([event('cap-1', m.id, clock.current!)])).values()]).toEqual([SINGLE]);
+    expect((await t.call('PUT', `/v1/rules/${capped.id}`, { body: { name: 'off', enabled: false, config: { points: 10, per: 'order' } }, idempotencyKey: randomUUID() })).status).toBe(200);
+    await createRule(t, 'challenge', { target: 3, period: 'month', points: 100, counts: { type: 'orders', minOrderMinor: 500 } });
+    clock.advance(60_000);
+    expect([...(await batch([event('cap-2', m.id, clock.current!)])).values()]).toEqual([SINGLE]);
+    expect(await stored('cap-')).toEqual({ orders: [], events: 0 });
   });
 });
