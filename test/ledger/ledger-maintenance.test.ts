@@ -102,6 +102,31 @@ describe('ledger maintenance and verification', async () => {
     await k.verify(p);
   });
 
+  it('expiring a whole import updates every balance and wallet counter in place, on its own page (no index entry written)', async () => {
+    t.clock.set('2026-03-02T12:00:00Z');
+    const p = await t.newProgram();
+    const count = 400;
+    await membersExpiringAt(p, count, plus(t.clock.current!, DAY));
+    // A row version written on another page is a new entry in every index of its table; one on
+    // the same page, with no indexed column changed, is a heap-only update. Tables filled by an
+    // import leave no room unless their fillfactor reserves it (migration 0011).
+    const pages = async () => {
+      const { rows } = await sql<{ id: string; page: string }>`
+        select 'mw' || mw.id as id, (mw.ctid::text::point)[0]::text as page from member_wallets mw where mw.program_id = ${p.id}
+        union all
+        select 'a' || a.id, (a.ctid::text::point)[0]::text from accounts a where a.program_id = ${p.id} and a.kind = 'available'`.execute(t.db.db);
+      return Object.fromEntries(rows.map((r) => [r.id, r.page]));
+    };
+    const before = await pages();
+    expect(Object.keys(before)).toHaveLength(2 * count);
+    t.clock.advance(2 * DAY);
+    expect(await runDueMaintenance(t.db.db, { programId: p.id, clock: t.clock.now })).toMatchObject({ lotsExpired: count });
+    const { rows: changed } = await sql<{ n: number }>`
+      select count(*)::int as n from member_wallets where program_id = ${p.id} and expired > 0`.execute(t.db.db);
+    expect(changed[0]!.n).toBe(count);
+    expect(await pages()).toEqual(before);
+  });
+
   it('inactivity: every earn or spend moves the expiry of all live lots; an inactive member’s points expire', async () => {
     t.clock.set('2026-03-02T12:00:00Z');
     const start = t.clock.current!;
