@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '../src/db/schema.ts';
 import { afterAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config.ts';
-import { createDatabase, type Database } from '../src/db/database.ts';
+import { ANSWERED_LOCALLY, createDatabase, type Database } from '../src/db/database.ts';
 import { buildApp, type App } from '../src/http/app.ts';
 import { createProgram, type WalletInput } from '../src/programs/program-operations.ts';
 
@@ -138,9 +138,15 @@ export function statementCounter(pool: pg.Pool) {
     if (wrapped.has(client)) return;
     wrapped.add(client);
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      counter.count++;
-      return query(...args);
+    // A COMMIT answered without a round trip (its transaction ended with executeWithCommit) is not sent.
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = async (...args: unknown[]) => {
+      let result: unknown;
+      try {
+        result = await query(...args);
+      } finally {
+        if (!(result && typeof result === 'object' && ANSWERED_LOCALLY in result)) counter.count++;
+      }
+      return result;
     };
   });
   return counter;

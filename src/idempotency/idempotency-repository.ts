@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import type { Executor, Tx } from '../db/database.ts';
+import { executeWithCommit, type Executor, type Tx } from '../db/database.ts';
+import { invariant } from '../http/error-codes.ts';
 
 export interface StoredAnswer { request_hash: string; response_status: number; response_body: unknown }
 
@@ -34,14 +35,18 @@ export async function findKey(db: Executor, programId: string, key: string) {
   return db.selectFrom('idempotency_keys').selectAll().where('program_id', '=', programId).where('key', '=', key).executeTakeFirst();
 }
 
-/** Stores the response and returns the body as stored (jsonb orders keys its own way). */
-export async function saveKey(trx: Tx, values: { program_id: string; key: string; request_hash: string; response_status: number; response_body: unknown }): Promise<unknown> {
-  const row = await trx
+/**
+ * Stores the response and commits, in one round trip (the transaction's last statement); returns
+ * the body as stored (jsonb orders keys its own way).
+ */
+export async function saveKeyAndCommit(trx: Tx, values: { program_id: string; key: string; request_hash: string; response_status: number; response_body: unknown }): Promise<unknown> {
+  const insert = trx
     .insertInto('idempotency_keys')
     .values({ ...values, response_body: JSON.stringify(values.response_body) })
-    .returning('response_body')
-    .executeTakeFirstOrThrow();
-  return row.response_body;
+    .returning('response_body');
+  const { rows } = await executeWithCommit(trx, insert.compile());
+  invariant(rows.length === 1, 'a fresh key stores one answer');
+  return rows[0]!.response_body;
 }
 
 export async function deleteKeysBefore(db: Executor, before: Date) {
@@ -51,13 +56,14 @@ export async function deleteKeysBefore(db: Executor, before: Date) {
 
 // ---------------------------------------------------------------- many keys at once (group commit)
 
-/** Stores many responses in one statement; returns each body as stored, by key. */
-export async function saveKeys(trx: Tx, programId: string, rows: { key: string; request_hash: string; response_status: number; response_body: unknown }[]) {
+/** Stores many responses in one statement and commits, in one round trip (the transaction's last statement); returns each body as stored, by key. */
+export async function saveKeysAndCommit(trx: Tx, programId: string, rows: { key: string; request_hash: string; response_status: number; response_body: unknown }[]) {
   if (rows.length === 0) return new Map<string, unknown>();
-  const { rows: saved } = await sql<{ key: string; response_body: unknown }>`
+  const { rows: saved } = await executeWithCommit(trx, sql<{ key: string; response_body: unknown }>`
     insert into idempotency_keys (program_id, key, request_hash, response_status, response_body)
     select ${programId}, r.key, r.request_hash, r.response_status, r.response_body
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(key text, request_hash text, response_status integer, response_body jsonb)
-    returning key, response_body`.execute(trx);
+    returning key, response_body`.compile(trx));
+  invariant(saved.length === rows.length, 'each fresh key stores one answer');
   return new Map(saved.map((r) => [r.key, r.response_body]));
 }

@@ -60,9 +60,9 @@ async function lockAndReplay(trx: Tx, options: KeyOptions): Promise<Outcome | un
   return { status: existing.response_status, body: existing.response_body, replayed: true };
 }
 
-/** Stores the first answer: every replay is byte for byte the same. */
-async function save(trx: Tx, options: KeyOptions, result: { status: number; body: unknown }) {
-  return repo.saveKey(trx, {
+/** Stores the first answer (every replay is byte for byte the same) and commits: the transaction's last statement. */
+async function saveAndCommit(trx: Tx, options: KeyOptions, result: { status: number; body: unknown }) {
+  return repo.saveKeyAndCommit(trx, {
     program_id: options.programId, key: options.key, request_hash: options.hash,
     response_status: result.status, response_body: result.body,
   });
@@ -97,14 +97,14 @@ export async function runIdempotent(
           if (error instanceof ProblemError && error.status !== 400 && error.status < 500) throw new BusinessRefusal(error);
           throw error;
         }
-        return { status: result.status, body: await save(trx, options, result), replayed: false };
+        return { status: result.status, body: await saveAndCommit(trx, options, result), replayed: false };
       });
     } catch (error) {
       if (!(error instanceof BusinessRefusal)) throw error;
       // The refusal's transaction rolled back, with whatever the work had written; the refusal
       // alone is stored now, unless a duplicate stored an answer for the key in between.
       const result = { status: error.problem.status, body: problemBody(error.problem, options.instance) };
-      return await inTransaction(db, async (trx) => (await lockAndReplay(trx, options)) ?? { status: result.status, body: await save(trx, options, result), replayed: false });
+      return await inTransaction(db, async (trx) => (await lockAndReplay(trx, options)) ?? { status: result.status, body: await saveAndCommit(trx, options, result), replayed: false });
     }
   } catch (error) {
     if ((error as { code?: string }).code === '55P03') {
@@ -160,7 +160,7 @@ export async function runIdempotentGroup(
       if (result === SINGLE || result instanceof ProblemError) answers[i] = result;
       else done.push({ i, ...result });
     }
-    const saved = await repo.saveKeys(trx, programId, done.map(({ i, status, body }) => ({
+    const saved = await repo.saveKeysAndCommit(trx, programId, done.map(({ i, status, body }) => ({
       key: requests[i]!.key, request_hash: requests[i]!.hash, response_status: status, response_body: body,
     })));
     for (const { i, status } of done) answers[i] = { status, body: saved.get(requests[i]!.key), replayed: false };
