@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '../src/db/schema.ts';
 import { afterAll, inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config.ts';
-import { ANSWERED_LOCALLY, createDatabase, type Database } from '../src/db/database.ts';
+import { countStatements, createDatabase, type Database } from '../src/db/database.ts';
 import { buildApp, type App } from '../src/http/app.ts';
 import { createProgram, type WalletInput } from '../src/programs/program-operations.ts';
 
@@ -137,17 +137,7 @@ export function statementCounter(pool: pg.Pool) {
   pool.on('acquire', (client) => {
     if (wrapped.has(client)) return;
     wrapped.add(client);
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    // A COMMIT answered without a round trip (its transaction ended with executeWithCommit) is not sent.
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = async (...args: unknown[]) => {
-      let result: unknown;
-      try {
-        result = await query(...args);
-      } finally {
-        if (!(result && typeof result === 'object' && ANSWERED_LOCALLY in result)) counter.count++;
-      }
-      return result;
-    };
+    countStatements(client, () => counter.count++);
   });
   return counter;
 }

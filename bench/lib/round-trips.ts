@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config.ts';
-import { createDatabase } from '../../src/db/database.ts';
+import { countStatements, createDatabase } from '../../src/db/database.ts';
 import { buildApp } from '../../src/http/app.ts';
 import type { BenchProgram } from './fixtures.ts';
 import type { Workload } from './workloads.ts';
@@ -18,13 +18,7 @@ export async function statementsPerRequest(
   const database = createDatabase(url, 2);
   // Counted on each connection of this pool, as it opens (before the app can use one).
   let counted = 0;
-  database.pool.on('connect', (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      counted++;
-      return query(...args);
-    };
-  });
+  database.pool.on('connect', (client) => countStatements(client, () => counted++));
   const app = await buildApp({
     db: database.db,
     config: loadConfig({ databaseUrl: url, logLevel: 'warn', rateLimitPerMinute: 1_000_000_000, runWorker: false, ...overrides }),

@@ -44,7 +44,7 @@ function statementName(text: string): string {
 const WITH_COMMIT = '/* with commit */ ';
 
 /** Marks the result of a COMMIT or ROLLBACK answered without a round trip (its transaction had ended with executeWithCommit). */
-export const ANSWERED_LOCALLY = Symbol('answered without a round trip');
+const ANSWERED_LOCALLY = Symbol('answered without a round trip');
 
 /**
  * A statement's parameters written into its text as literals, for the simple query protocol
@@ -103,6 +103,23 @@ function wrapQueries(client: pg.PoolClient, prepare: boolean) {
       }
     }
     return original(...args);
+  };
+}
+
+/**
+ * Calls `sent` for each statement a connection sends to PostgreSQL (for tests and benchmarks that
+ * count round trips); a COMMIT answered without a round trip (executeWithCommit) is not counted.
+ */
+export function countStatements(client: pg.PoolClient, sent: () => void) {
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = async (...args: unknown[]) => {
+    let result: unknown;
+    try {
+      result = await query(...args);
+    } finally {
+      if (!(result && typeof result === 'object' && ANSWERED_LOCALLY in result)) sent();
+    }
+    return result;
   };
 }
 
