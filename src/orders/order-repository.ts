@@ -3,6 +3,7 @@ import { alongside as withAlongside } from '../db/alongside.ts';
 import type { Executor, Tx } from '../db/database.ts';
 import type { OrderEventType, OrdersTable } from '../db/schema.ts';
 import type { OutboxEvent } from '../events/event-repository.ts';
+import { invariant } from '../http/error-codes.ts';
 
 export async function findStoreByCode(db: Executor, programId: string, code: string) {
   return (await findStoresByCodes(db, programId, [code])).get(code);
@@ -97,7 +98,7 @@ export type OrderUpdate = Omit<Selectable<OrdersTable>, 'id' | 'program_id' | 's
 /** Updates the order; `event`, when given, is written to the outbox by the same statement. */
 export async function updateOrder(trx: Tx, id: string, values: OrderUpdate, event?: OutboxEvent | null) {
   const { orders: [updated] } = await updateOrders(trx, [{ id, values, event }]);
-  if (!updated) throw new Error(`order ${id} was not updated`);
+  invariant(updated, `order ${id} is updated`);
   return updated;
 }
 

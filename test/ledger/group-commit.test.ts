@@ -96,21 +96,39 @@ describe('earns under group commit', async () => {
     await k.verify();
   });
 
-  it('a batch whose transaction fails sends each of its requests on alone: one cannot fail the others', async () => {
-    const marked = await failMarkedBatches(t.db.db, { table: 'operations', column: 'description', marker: 'fail my batch' });
+  /**
+   * 30 concurrent earns of 10 (each member holding 1), the last one marked so that a batch holding
+   * it fails (failMarkedBatches): every request must still be answered 201 and earn exactly once.
+   */
+  const earnsWithOneMarked = async (mark: Parameters<typeof failMarkedBatches>[1], marking: { body?: object; idempotencyKey?: string }) => {
+    const marked = await failMarkedBatches(t.db.db, mark);
     try {
       const members = await times(30, () => t.member());
       for (const m of members) await t.earn(m.id, 1);
       const results = await times(30, (i) => t.call('POST', `/v1/members/${members[i]!.id}/earn`, {
-        body: { amount: 10, ...(i === 29 ? { description: 'fail my batch' } : {}) },
+        ...(i === 29 ? marking : {}), body: { amount: 10, ...(i === 29 ? marking.body : {}) },
       }));
       expect(statuses(results)).toEqual({ 201: 30 });
       expect(await marked.refused()).toBeGreaterThan(0);
       for (const m of members) expect((await k.balance(m.id)).available).toBe(11);
       await k.verify();
+      return members;
     } finally {
       await marked.drop();
     }
+  };
+
+  it('a batch whose transaction fails sends each of its requests on alone: one cannot fail the others', async () => {
+    await earnsWithOneMarked({ table: 'operations', column: 'description', marker: 'fail my batch' }, { body: { description: 'fail my batch' } });
+  });
+
+  it('a batch that fails at its last statement (the answers stored with the COMMIT) commits none of its earns; each then runs alone once', async () => {
+    const members = await earnsWithOneMarked({ table: 'idempotency_keys', column: 'key', marker: 'fail-my-batch' }, { idempotencyKey: 'fail-my-batch' });
+    // The marked request's answer was stored once, by its own run, and replays.
+    const again = await t.call('POST', `/v1/members/${members[29]!.id}/earn`, { body: { amount: 10 }, idempotencyKey: 'fail-my-batch' });
+    expect(again.status).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect((await k.balance(members[29]!.id)).available).toBe(11);
   });
 
   it('answers the same as an app without group commit', async () => {
