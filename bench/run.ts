@@ -22,6 +22,7 @@ import { benchProgram, importFile, writeMemberCsv } from './lib/fixtures.ts';
 import { HttpClient } from './lib/http-client.ts';
 import { startLaurel } from './lib/laurel-process.ts';
 import type { LoadResult } from './lib/load.ts';
+import { startCpuMeter } from './lib/cpu-meter.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
 import { median, round } from './lib/stats.ts';
 import { statementsPerRequest } from './lib/round-trips.ts';
@@ -68,6 +69,30 @@ function figure(name: string, runs: number[], unit: string, aim?: { text: string
   figures.push({ name, median: Number.isFinite(m) ? m : null, unit, runs: runs.map((r) => round(r, 3)), aim: aim?.text, met: aim && Number.isFinite(m) ? aim.ok(m) : undefined, note });
 }
 
+/** A load phase with where its CPU went (bench/lib/cpu-meter.ts), Laurel's being process `pid`'s. */
+async function metered(pid: number | undefined, phase: () => Promise<LoadResult>): Promise<LoadResult> {
+  const meter = startCpuMeter(pid);
+  const result = await phase();
+  return { ...result, cpu: meter?.stop(result.ok) };
+}
+
+/**
+ * The CPU figures of a throughput: per event, the machine's (split in the note), and the share of
+ * the cores left idle. Against `reference` (the raw ceiling's runs) also the ratio of the CPU an
+ * event costs: the throughput ratio if both kept every core busy.
+ */
+function cpuFigures(rs: LoadResult[], reference?: LoadResult[]) {
+  const cpu = rs.map((r) => r.cpu);
+  if (cpu.some((c) => !c)) return;
+  const m = (pick: (c: NonNullable<LoadResult['cpu']>) => number) => fmt(median(cpu.map((c) => pick(c!))));
+  figure('  machine CPU per event', cpu.map((c) => c!.machineUsPerEvent), 'µs', undefined,
+    `Laurel ${m((c) => c.laurelUsPerEvent)} · load generator ${m((c) => c.benchUsPerEvent)} · PostgreSQL and the rest ${m((c) => c.restUsPerEvent)} µs`);
+  if (reference && reference.every((r) => r.cpu)) {
+    figure('  CPU an event costs, raw ceiling / this (same run)', cpu.map((c, i) => reference[i]!.cpu!.machineUsPerEvent / c!.machineUsPerEvent), '×');
+  }
+  figure('  machine idle during the phase', cpu.map((c) => c!.idle * 100), '%');
+}
+
 async function httpPhases(adminUrl: string, tmp: string) {
   const url = await freshDatabase(adminUrl, 'laurel_bench_http');
   const database = createDatabase(url, 4);
@@ -110,16 +135,16 @@ async function httpPhases(adminUrl: string, tmp: string) {
     for (let run = 1; run <= RUNS; run++) {
       // Each run measures the reference and Laurel back to back, so their ratio shares the machine's state.
       log(`run ${run}/${RUNS}: raw PostgreSQL ledger writes, ${SECONDS} s…`);
-      results.raw!.push(await rawLedgerWrites(url, raw, phase));
+      results.raw!.push(await metered(undefined, () => rawLedgerWrites(url, raw, phase)));
       for (const w of workloads) {
         log(`run ${run}/${RUNS}: ${w.name} through HTTP, ${SECONDS} s…`);
-        results[w.name]!.push(await runWorkload(client, program, w, phase));
+        results[w.name]!.push(await metered(laurel.pid, () => runWorkload(client, program, w, phase)));
       }
       log(`run ${run}/${RUNS}: earn without group commit (a second server, LAUREL_GROUP_COMMIT_BATCHES=0), ${SECONDS} s…`);
-      results.alone!.push(await runWorkload(aloneClient, program, directEarn, phase));
+      results.alone!.push(await metered(alone.pid, () => runWorkload(aloneClient, program, directEarn, phase)));
       if (orders) {
         log(`run ${run}/${RUNS}: order-paid without group commit (the second server), ${SECONDS} s…`);
-        results.aloneOrders!.push(await runWorkload(aloneClient, program, orders, phase));
+        results.aloneOrders!.push(await metered(alone.pid, () => runWorkload(aloneClient, program, orders, phase)));
       }
       log(`run ${run}/${RUNS}: balance reads, ${SECONDS} s…`);
       results.reads!.push(await runWorkload(client, program, balanceRead, phase));
@@ -139,6 +164,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
 
   const rawRate = results.raw!.map((r) => r.perSecond);
   figure('raw PostgreSQL ceiling: entry + balance, 1 transaction/event', rawRate, 'events/s');
+  cpuFigures(results.raw!);
   for (const w of workloads) {
     const rs = results[w.name]!;
     const label = w.name === 'order-paid' ? 'order-paid → rules → ledger' : 'earn (POST /members/:id/earn)';
@@ -147,14 +173,17 @@ async function httpPhases(adminUrl: string, tmp: string) {
     figure(`  p50 latency`, rs.map((r) => r.p50Ms), 'ms');
     figure(`  p99 latency`, rs.map((r) => r.p99Ms), 'ms');
     figure(`  ratio to the raw ceiling (same run)`, rs.map((r, i) => r.perSecond / rawRate[i]!), '×', { text: '≥ 0.5', ok: (m) => m >= 0.5 });
+    cpuFigures(rs, results.raw!);
   }
   const grouped = results[directEarn.name]!;
   figure(`earn without group commit (1 transaction per request), ${CONCURRENCY} clients`, results.alone!.map((r) => r.perSecond), 'events/s');
   figure('  p50 latency', results.alone!.map((r) => r.p50Ms), 'ms');
+  cpuFigures(results.alone!, results.raw!);
   figure('  group commit gain: earn with / without (same run)', grouped.map((r, i) => r.perSecond / results.alone![i]!.perSecond), '×');
   if (orders) {
     figure(`order-paid without group commit (1 transaction per request), ${CONCURRENCY} clients`, results.aloneOrders!.map((r) => r.perSecond), 'events/s');
     figure('  p50 latency', results.aloneOrders!.map((r) => r.p50Ms), 'ms');
+    cpuFigures(results.aloneOrders!, results.raw!);
     figure('  group commit gain: order-paid with / without (same run)', results[orders.name]!.map((r, i) => r.perSecond / results.aloneOrders![i]!.perSecond), '×');
   }
   for (const [name, n] of Object.entries(statements)) figure(`statements per request (round trips, begin…commit): ${name}`, [n], 'statements');

@@ -1,3 +1,4 @@
+import type { CpuUse } from './cpu-meter.ts';
 import { percentile, Samples } from './stats.ts';
 
 export interface LoadResult {
@@ -10,6 +11,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   statuses: Record<string, number>;
+  /** Where the phase's CPU went, when it was measured (bench/run.ts). */
+  cpu?: CpuUse;
 }
 
 /**

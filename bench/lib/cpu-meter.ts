@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+
+/** Where a load phase's CPU went, per event answered as expected, in µs of CPU time. */
+export interface CpuUse {
+  /** Every core's busy time (user, nice, system, irq, softirq), whoever used it. */
+  machineUsPerEvent: number;
+  /** The Laurel server process. */
+  laurelUsPerEvent: number;
+  /** The benchmark process: the load generator (and the raw ceiling's own PostgreSQL clients). */
+  benchUsPerEvent: number;
+  /** The rest of the machine: PostgreSQL when it runs here, and anything else running. */
+  restUsPerEvent: number;
+  /** Share of all cores' time that was idle (idle and I/O wait) during the phase, 0–1. */
+  idle: number;
+}
+
+// /proc reports CPU time in USER_HZ ticks, 100 per second on every Linux architecture Node runs on.
+const TICKS_PER_SECOND = 100;
+
+function machineTicks(): { busy: number; idle: number } {
+  const [user, nice, system, idle, iowait, irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { busy: user! + nice! + system! + irq! + softirq!, idle: idle! + iowait! };
+}
+
+function processTicks(pid: number): number {
+  // The command name in parentheses may hold spaces: fields are counted after its closing one.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Starts measuring a phase's CPU: the machine's from /proc/stat, Laurel's from /proc/<pid>/stat,
+ * the benchmark's own from process.cpuUsage(). `stop(events)` divides each by the events the
+ * phase counted. Undefined where /proc is not there (not Linux): the figures are then left out.
+ */
+export function startCpuMeter(laurelPid: number | undefined): { stop(events: number): CpuUse | undefined } | undefined {
+  let machine0: ReturnType<typeof machineTicks>;
+  let laurel0: number;
+  try {
+    machine0 = machineTicks();
+    laurel0 = laurelPid === undefined ? 0 : processTicks(laurelPid);
+  } catch {
+    return undefined;
+  }
+  const bench0 = process.cpuUsage();
+  return {
+    stop(events) {
+      let machine: ReturnType<typeof machineTicks>;
+      let laurelTicks: number;
+      try {
+        machine = machineTicks();
+        laurelTicks = laurelPid === undefined ? 0 : processTicks(laurelPid) - laurel0;
+      } catch {
+        return undefined;
+      }
+      const bench = process.cpuUsage(bench0);
+      const busyUs = ((machine.busy - machine0.busy) / TICKS_PER_SECOND) * 1e6;
+      const idleTicks = machine.idle - machine0.idle;
+      const laurelUs = (laurelTicks / TICKS_PER_SECOND) * 1e6;
+      const benchUs = bench.user + bench.system;
+      const per = (us: number) => (events > 0 ? us / events : NaN);
+      return {
+        machineUsPerEvent: per(busyUs),
+        laurelUsPerEvent: per(laurelUs),
+        benchUsPerEvent: per(benchUs),
+        // Tick-rounded sources: a phase whose others are all but idle may come out a hair below 0.
+        restUsPerEvent: per(Math.max(0, busyUs - laurelUs - benchUs)),
+        idle: idleTicks / Math.max(1, idleTicks + machine.busy - machine0.busy),
+      };
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { startCpuMeter } from '../../bench/lib/cpu-meter.ts';
+
+const spin = (ms: number) => {
+  const until = performance.now() + ms;
+  let x = 0;
+  while (performance.now() < until) x += Math.sqrt(x + 1);
+  return x;
+};
+
+describe.runIf(existsSync('/proc/stat'))('the benchmark CPU meter', () => {
+  it('charges a busy child process to Laurel and this process’s own work to the load generator', async () => {
+    // A child that spins for 400 ms of CPU stands in for the Laurel process.
+    const child = spawn(process.execPath, ['-e', 'const t = performance.now() + 400; let x = 0; while (performance.now() < t) x++; setTimeout(() => {}, 5_000)'], { stdio: 'ignore' });
+    try {
+      const meter = startCpuMeter(child.pid)!;
+      spin(200);
+      await new Promise((r) => setTimeout(r, 500));
+      const use = meter.stop(10)!;
+      // Per event of 10: the child's ≈ 400 ms (and its start) is ≈ 40,000 µs, this process's 200 ms ≈ 20,000 µs.
+      expect(use.laurelUsPerEvent).toBeGreaterThan(25_000);
+      expect(use.laurelUsPerEvent).toBeLessThan(60_000);
+      expect(use.benchUsPerEvent).toBeGreaterThan(15_000);
+      expect(use.benchUsPerEvent).toBeLessThan(40_000);
+      // The machine's busy time holds both (to within a tick per core).
+      expect(use.machineUsPerEvent).toBeGreaterThanOrEqual(use.laurelUsPerEvent + use.benchUsPerEvent - 2_000);
+      expect(use.restUsPerEvent).toBeGreaterThanOrEqual(0);
+      expect(use.idle).toBeGreaterThanOrEqual(0);
+      expect(use.idle).toBeLessThan(1);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('gives no figures for a process that is gone', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 300)'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    const meter = startCpuMeter(child.pid)!;
+    expect(meter).toBeDefined();
+    await exited;
+    // Reaped: /proc no longer has it.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(meter.stop(1)).toBeUndefined();
+  });
+});
