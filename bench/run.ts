@@ -147,9 +147,9 @@ async function httpPhases(adminUrl: string, tmp: string) {
         results.aloneOrders!.push(await metered(alone.pid, () => runWorkload(aloneClient, program, orders, phase)));
       }
       log(`run ${run}/${RUNS}: balance reads, ${SECONDS} s…`);
-      results.reads!.push(await runWorkload(client, program, balanceRead, phase));
+      results.reads!.push(await metered(laurel.pid, () => runWorkload(client, program, balanceRead, phase)));
       log(`run ${run}/${RUNS}: reference for reads, GET /health, ${SECONDS} s…`);
-      results.health!.push(await runWorkload(client, program, healthRead, phase));
+      results.health!.push(await metered(laurel.pid, () => runWorkload(client, program, healthRead, phase)));
     }
   } finally {
     clearInterval(sampler);
@@ -191,7 +191,9 @@ async function httpPhases(adminUrl: string, tmp: string) {
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', { text: '≥ 10,000/s', ok: (m) => m >= 10_000 },
     beyondMachine(healthRate < 10_000, `GET /health alone does ${fmt(healthRate)}/s here`));
   figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');
+  cpuFigures(results.reads!);
   figure('  reference: GET /health (HTTP + select 1), same server', results.health!.map((r) => r.perSecond), 'reads/s');
+  cpuFigures(results.health!);
   figure('  ratio to the reference (same run)', results.reads!.map((r, i) => r.perSecond / results.health![i]!.perSecond), '×');
   figure('peak RSS of the Laurel process under load', [memory.peakRssBytes / 1_048_576], 'MiB', { text: '< 300 MiB', ok: (m) => m < 300 }, `RSS sampled every 250 ms: max ${fmt(Math.max(...rssSamples) / 1_048_576)} MiB`);
   details.http = { workloads: workloads.map((w) => ({ name: w.name, description: w.description })), statements, results, memory, rssSamplesMiB: rssSamples.map((s) => round(s / 1_048_576)) };
