@@ -3,21 +3,30 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startCpuMeter } from '../../bench/lib/cpu-meter.ts';
 
+/** Spins until this process has used `ms` more of CPU time: CPU, not wall time, so a busy machine only makes it slower. */
 const spin = (ms: number) => {
-  const until = performance.now() + ms;
+  const start = process.cpuUsage();
   let x = 0;
-  while (performance.now() < until) x += Math.sqrt(x + 1);
-  return x;
+  for (;;) {
+    for (let i = 0; i < 10_000; i++) x += Math.sqrt(x + i);
+    const used = process.cpuUsage(start);
+    if ((used.user + used.system) / 1000 >= ms) return x;
+  }
 };
+
+// The stand-in for the Laurel process: spins for 400 ms of its own CPU, says so, then idles.
+const CHILD = `const s = process.cpuUsage(); let x = 0;
+for (;;) { for (let i = 0; i < 10000; i++) x += Math.sqrt(x + i); const u = process.cpuUsage(s); if ((u.user + u.system) / 1000 >= 400) break; }
+process.stdout.write('spun ' + x + '\\n'); setTimeout(() => {}, 30000);`;
 
 describe.runIf(existsSync('/proc/stat'))('the benchmark CPU meter', () => {
   it('charges a busy child process to Laurel and this process’s own work to the load generator', async () => {
-    // A child that spins for 400 ms of CPU stands in for the Laurel process.
-    const child = spawn(process.execPath, ['-e', 'const t = performance.now() + 400; let x = 0; while (performance.now() < t) x++; setTimeout(() => {}, 5_000)'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
+      const spun = new Promise((resolve) => child.stdout!.once('data', resolve));
       const meter = startCpuMeter(child.pid)!;
       spin(200);
-      await new Promise((r) => setTimeout(r, 500));
+      await spun;
       const use = meter.stop(10)!;
       // Per event of 10: the child's ≈ 400 ms (and its start) is ≈ 40,000 µs, this process's 200 ms ≈ 20,000 µs.
       expect(use.laurelUsPerEvent).toBeGreaterThan(25_000);
