@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { executeWithCommit, type Executor, type Tx } from '../db/database.ts';
 import { invariant } from '../http/error-codes.ts';
+import { programAtNowQuery, rememberProgramAtNow, type ProgramAtNow } from '../programs/program-repository.ts';
 
 export interface StoredAnswer { request_hash: string; response_status: number; response_body: unknown }
 
@@ -11,10 +12,26 @@ export interface StoredAnswer { request_hash: string; response_status: number; r
  * another transaction holds.
  */
 export async function claimKeys(trx: Tx, programId: string, keys: string[]): Promise<Map<string, StoredAnswer | null>> {
-  const { rows } = await sql<{ key: string; request_hash: string | null; response_status: number | null; response_body: unknown }>`
-    select key, request_hash, response_status, response_body from laurel_claim_keys(${programId}::uuid, ${keys}::text[])`.execute(trx);
-  return new Map(rows.map((r) => [r.key, r.request_hash === null ? null : r as StoredAnswer]));
+  // The program as the request's context will read it, in the same statement (see
+  // rememberProgramAtNow): its columns ride on every key's row, each parsed as its own column.
+  const { rows } = await sql<{ key: string; request_hash: string | null; response_status: number | null; response_body: unknown } & ProgramColumns>`
+    select c.key, c.request_hash, c.response_status, c.response_body,
+      q.id as program_id, q.time_zone as program_time_zone, q.reversal_policy as program_reversal_policy, q.currency as program_currency,
+      q.currency_exponent as program_currency_exponent, q.settings as program_settings, q.now as program_now, q.has_ladder as program_has_ladder
+    from laurel_claim_keys(${programId}::uuid, ${keys}::text[]) c
+    left join (${programAtNowQuery(programId, undefined)}) q on true`.execute(trx);
+  const p = rows[0];
+  if (p?.program_id) {
+    invariant(p.program_id === programId, 'a claim reads the program of its keys');
+    rememberProgramAtNow(trx, {
+      id: p.program_id, time_zone: p.program_time_zone, reversal_policy: p.program_reversal_policy, currency: p.program_currency,
+      currency_exponent: p.program_currency_exponent, settings: p.program_settings, now: p.program_now, has_ladder: p.program_has_ladder,
+    });
+  }
+  return new Map(rows.map((r) => [r.key, r.request_hash === null ? null : { request_hash: r.request_hash, response_status: r.response_status!, response_body: r.response_body }]));
 }
+
+type ProgramColumns = { [K in keyof ProgramAtNow as `program_${K}`]: ProgramAtNow[K] };
 
 /**
  * The key's lock and stored answer. The lock is nearly always free, so it is claimed first (one

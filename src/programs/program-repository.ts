@@ -65,13 +65,41 @@ export async function insertWallet(db: Executor, programId: string, values: Wall
  * The program as every request's context needs it, with the instant of the request: the test
  * clock's when given, else the database's (one statement, one round trip).
  */
-export async function programAtNow(db: Executor, programId: string, at: Date | undefined) {
-  const { rows } = await sql<{
-    id: string; time_zone: string; reversal_policy: 'allow_negative' | 'take_remaining';
-    currency: string; currency_exponent: number; settings: unknown; now: Date; has_ladder: boolean;
-  }>`select id, time_zone, reversal_policy, currency, currency_exponent, settings, coalesce(${at ?? null}::timestamptz, now()) as now,
+export interface ProgramAtNow {
+  id: string; time_zone: string; reversal_policy: 'allow_negative' | 'take_remaining';
+  currency: string; currency_exponent: number; settings: unknown; now: Date; has_ladder: boolean;
+}
+
+/** The program and the transaction's instant (`at`, else the database clock), as one row's query. */
+export function programAtNowQuery(programId: string, at: Date | undefined) {
+  return sql<ProgramAtNow>`select id, time_zone, reversal_policy, currency, currency_exponent, settings, coalesce(${at ?? null}::timestamptz, now()) as now,
             exists (select 1 from tier_ladders l where l.program_id = programs.id) as has_ladder
-     from programs where id = ${programId}`.execute(db);
+     from programs where id = ${programId}`;
+}
+
+/**
+ * Rows of programAtNowQuery read by another statement of a transaction (an Idempotency-Key's
+ * claim, which every keyed mutation sends before it opens its context), each for the
+ * transaction's next programAtNow of that program: one round trip less per keyed request.
+ * Taken once, so a later read in the transaction asks the database again.
+ */
+const readAhead = new WeakMap<Executor, Map<string, ProgramAtNow>>();
+
+export function rememberProgramAtNow(db: Executor, row: ProgramAtNow) {
+  if (!db.isTransaction) return;
+  let perTx = readAhead.get(db);
+  if (!perTx) readAhead.set(db, (perTx = new Map()));
+  perTx.set(row.id, row);
+}
+
+export async function programAtNow(db: Executor, programId: string, at: Date | undefined): Promise<ProgramAtNow | undefined> {
+  const ahead = readAhead.get(db)?.get(programId);
+  if (ahead) {
+    readAhead.get(db)!.delete(programId);
+    // now() is the transaction's start, whichever statement asked: only a test clock differs.
+    return at ? { ...ahead, now: at } : ahead;
+  }
+  const { rows } = await programAtNowQuery(programId, at).execute(db);
   return rows[0];
 }
 

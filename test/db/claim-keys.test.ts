@@ -1,6 +1,9 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { connectSession, setupTestApp } from '../helpers.ts';
+import { claimKeys } from '../../src/idempotency/idempotency-repository.ts';
+import { inTransaction } from '../../src/idempotency/run-idempotent.ts';
+import { programAtNow, programAtNowQuery } from '../../src/programs/program-repository.ts';
+import { connectSession, setupTestApp, statementCounter } from '../helpers.ts';
 
 /**
  * laurel_claim_keys (migration 0009) locks Idempotency-Keys and reads their stored answers in one
@@ -61,5 +64,45 @@ describe('laurel_claim_keys', async () => {
       await holder.end();
       await claimer.end();
     }
+  });
+});
+
+describe('the program read with a key claim', async () => {
+  const t = await setupTestApp();
+  const statements = statementCounter(t.db.pool);
+
+  it('is the row programAtNow reads itself, taken by the transaction’s next read of the program only', async () => {
+    const direct = await inTransaction(t.db.db, async (trx) => (await programAtNowQuery(t.program.id, undefined).execute(trx)).rows[0]);
+    await inTransaction(t.db.db, async (trx) => {
+      const own = (await programAtNowQuery(t.program.id, undefined).execute(trx)).rows[0]!;
+      await claimKeys(trx, t.program.id, ['read-ahead']);
+      statements.count = 0;
+      const first = await programAtNow(trx, t.program.id, undefined);
+      expect(statements.count).toBe(0);
+      // The transaction's instant (now() is its start) and the program, column for column.
+      expect(first).toEqual(own);
+      expect({ ...first, now: undefined }).toEqual({ ...direct, now: undefined });
+      const second = await programAtNow(trx, t.program.id, undefined);
+      expect(statements.count).toBe(1);
+      expect(second).toEqual(own);
+    });
+  });
+
+  it('gives way to a test clock, and to nothing in another transaction or for another program', async () => {
+    const other = await t.newProgram({ name: 'Other shop' });
+    const at = new Date('2031-02-03T04:05:06.789Z');
+    await inTransaction(t.db.db, async (trx) => {
+      await claimKeys(trx, t.program.id, ['read-ahead-clock']);
+      statements.count = 0;
+      expect((await programAtNow(trx, t.program.id, at))!.now).toEqual(at);
+      expect(statements.count).toBe(0);
+      expect((await programAtNow(trx, other.id, undefined))!.id).toBe(other.id);
+      expect(statements.count).toBe(1);
+    });
+    await inTransaction(t.db.db, async (trx) => {
+      statements.count = 0;
+      await programAtNow(trx, t.program.id, undefined);
+      expect(statements.count).toBe(1);
+    });
   });
 });
