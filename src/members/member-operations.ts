@@ -105,11 +105,12 @@ function defaultCountryOf(program: { settings: Record<string, unknown> }): strin
   return typeof value === 'string' ? value : undefined;
 }
 
-export async function createMember(db: Executor, program: { id: string; settings: Record<string, unknown> }, actor: string, input: MemberInput) {
+/** `now`: the instant of enrolment when a test clock sets one; else the database's clock. */
+export async function createMember(db: Executor, program: { id: string; settings: Record<string, unknown> }, actor: string, input: MemberInput, now?: Date) {
   const values = toValues(input, defaultCountryOf(program));
   return guardConflicts(() =>
     withTransaction(db, async (trx) => {
-      const member = await repo.insertMember(trx, program.id, values);
+      const member = await repo.insertMember(trx, program.id, values, now);
       await recordEvent(trx, program.id, 'member.created', member.id, { member: memberView(member), actor });
       await onMemberCreated(trx, program.id, member);
       return member;
@@ -119,7 +120,7 @@ export async function createMember(db: Executor, program: { id: string; settings
 
 /** Creates or updates the member with this shop customer id; `created` tells which. */
 export async function upsertMemberByCustomerId(
-  db: Db, program: { id: string; settings: Record<string, unknown> }, actor: string, customerId: string, input: MemberInput,
+  db: Db, program: { id: string; settings: Record<string, unknown> }, actor: string, customerId: string, input: MemberInput, now?: Date,
 ) {
   const values = toValues({ ...input, customerId }, defaultCountryOf(program));
   return guardConflicts(() =>
@@ -134,7 +135,7 @@ export async function upsertMemberByCustomerId(
       if (existing) return update(existing);
       // A concurrent upsert of the same new customer id makes this insert wait for it and then
       // do nothing; the member it created is updated instead.
-      const member = await repo.insertMemberIfAbsent(trx, program.id, values);
+      const member = await repo.insertMemberIfAbsent(trx, program.id, values, now);
       if (!member) return update((await repo.lockMemberByCustomerId(trx, program.id, customerId))!);
       await recordEvent(trx, program.id, 'member.created', member.id, { member: memberView(member), actor });
       await onMemberCreated(trx, program.id, member);

@@ -44,10 +44,10 @@ export async function insertMember(db: Executor, programId: string, values: Memb
     .executeTakeFirstOrThrow();
 }
 
-export async function insertMemberIfAbsent(db: Executor, programId: string, values: MemberValues) {
+export async function insertMemberIfAbsent(db: Executor, programId: string, values: MemberValues, now?: Date) {
   return db
     .insertInto('members')
-    .values({ program_id: programId, ...encode(values) })
+    .values({ program_id: programId, ...encode(values), ...(now ? { enrolled_at: now, created_at: now, updated_at: now } : {}) })
     .onConflict((oc) => oc.columns(['program_id', 'customer_id']).where('customer_id', 'is not', null).doNothing())
     .returningAll()
     .executeTakeFirst();

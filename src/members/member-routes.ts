@@ -39,7 +39,7 @@ const CreateBody = Type.Object({
 }, { additionalProperties: false });
 
 export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db } = app.deps;
+  const { db, clock } = app.deps;
 
   app.post('/members', {
     schema: {
@@ -53,7 +53,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const p = principalOf(request);
     const program = await getProgram(db, p.programId);
     return replyIdempotent(request, reply, { status: 201, required: false }, async (trx) =>
-      ops.memberView(await ops.createMember(trx, program, p.actor, request.body)));
+      ops.memberView(await ops.createMember(trx, program, p.actor, request.body, clock?.())));
   });
 
   app.put('/members/by-customer-id/:customerId', {
@@ -66,7 +66,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const p = principalOf(request);
     const program = await getProgram(db, p.programId);
-    const { member, created } = await ops.upsertMemberByCustomerId(db, program, p.actor, request.params.customerId, request.body);
+    const { member, created } = await ops.upsertMemberByCustomerId(db, program, p.actor, request.params.customerId, request.body, clock?.());
     return reply.code(created ? 201 : 200).send(ops.memberView(member));
   });
 

@@ -249,4 +249,24 @@ describe('members API', async () => {
     } while (cursor && seen.length < 20);
     expect(seen.sort()).toEqual(Array.from({ length: 7 }, (_, i) => `bulk-${i + 1}`).sort());
   });
+  it('enrols on the test clock when one is set, by POST and by upsert, and on the database clock otherwise', async () => {
+    const at = new Date('2024-02-29T12:34:56.789Z');
+    t.clock.set(at);
+    try {
+      const posted = await t.call('POST', '/v1/members', { body: { email: 'clocked@example.com' } });
+      expect(posted.status).toBe(201);
+      const upserted = await t.call('PUT', '/v1/members/by-customer-id/clocked-1', { body: { firstName: 'Clocked' }, idempotencyKey: false });
+      expect(upserted.status).toBe(201);
+      for (const m of [posted.body, upserted.body]) {
+        expect([m.enrolledAt, m.createdAt, m.updatedAt]).toEqual([at.toISOString(), at.toISOString(), at.toISOString()]);
+        const row = await t.db.db.selectFrom('members').select(['enrolled_at', 'created_at']).where('id', '=', m.id).executeTakeFirstOrThrow();
+        expect([row.enrolled_at, row.created_at]).toEqual([at, at]);
+      }
+    } finally {
+      t.clock.current = undefined;
+    }
+    const before = Date.now();
+    const unclocked = await t.call('POST', '/v1/members', { body: { email: 'unclocked@example.com' } });
+    expect(Math.abs(new Date(unclocked.body.enrolledAt).getTime() - before)).toBeLessThan(60_000);
+  });
 });
