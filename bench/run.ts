@@ -22,7 +22,7 @@ import { benchProgram, importFile, writeMemberCsv } from './lib/fixtures.ts';
 import { HttpClient } from './lib/http-client.ts';
 import { startLaurel } from './lib/laurel-process.ts';
 import type { LoadResult } from './lib/load.ts';
-import { startCpuMeter } from './lib/cpu-meter.ts';
+import { startCpuMeter, type CpuUse } from './lib/cpu-meter.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
 import { median, round } from './lib/stats.ts';
 import { statementsPerRequest } from './lib/round-trips.ts';
@@ -84,7 +84,7 @@ async function metered(pid: number | undefined, phase: () => Promise<LoadResult>
 function cpuFigures(rs: LoadResult[], reference?: LoadResult[]) {
   const cpu = rs.map((r) => r.cpu);
   if (cpu.some((c) => !c)) return;
-  const m = (pick: (c: NonNullable<LoadResult['cpu']>) => number) => fmt(median(cpu.map((c) => pick(c!))));
+  const m = (pick: (c: CpuUse) => number) => fmt(median(cpu.map((c) => pick(c!))));
   figure('  machine CPU per event', cpu.map((c) => c!.machineUsPerEvent), 'µs', undefined,
     `Laurel ${m((c) => c.laurelUsPerEvent)} · load generator ${m((c) => c.benchUsPerEvent)} · PostgreSQL and the rest ${m((c) => c.restUsPerEvent)} µs`);
   if (reference && reference.every((r) => r.cpu)) {

@@ -36,10 +36,13 @@ export async function findMemberRow(db: Executor, programId: string, id: string)
 
 export type MemberRow = NonNullable<Awaited<ReturnType<typeof findMemberRow>>>;
 
+/** The enrolment's timestamps when a test clock sets them; otherwise the columns' defaults (now()). */
+const enrolledOn = (now: Date | undefined) => (now ? { enrolled_at: now, created_at: now, updated_at: now } : {});
+
 export async function insertMember(db: Executor, programId: string, values: MemberValues, now?: Date) {
   return db
     .insertInto('members')
-    .values({ program_id: programId, ...encode(values), ...(now ? { enrolled_at: now, created_at: now, updated_at: now } : {}) })
+    .values({ program_id: programId, ...encode(values), ...enrolledOn(now) })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -47,7 +50,7 @@ export async function insertMember(db: Executor, programId: string, values: Memb
 export async function insertMemberIfAbsent(db: Executor, programId: string, values: MemberValues, now?: Date) {
   return db
     .insertInto('members')
-    .values({ program_id: programId, ...encode(values), ...(now ? { enrolled_at: now, created_at: now, updated_at: now } : {}) })
+    .values({ program_id: programId, ...encode(values), ...enrolledOn(now) })
     .onConflict((oc) => oc.columns(['program_id', 'customer_id']).where('customer_id', 'is not', null).doNothing())
     .returningAll()
     .executeTakeFirst();
