@@ -101,8 +101,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
   const raw = await benchProgram(database.db, { name: 'raw', members: LOAD_MEMBERS, balance: 1000, file: path.join(tmp, 'raw.csv') });
   const laurel = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)) } });
   const client = new HttpClient(laurel.port, CONCURRENCY, { authorization: `Bearer ${program.key}` });
-  // The same server without group commit, idle but for its own phase: the gain, measured in each run.
-  const alone = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)), LAUREL_GROUP_COMMIT_BATCHES: '0' } });
+  // The same server without group commit and group reads, idle but for its own phases: the gains, measured in each run.
+  const alone = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)), LAUREL_GROUP_COMMIT_BATCHES: '0', LAUREL_READ_BATCHES: '0' } });
   const aloneClient = new HttpClient(alone.port, CONCURRENCY, { authorization: `Bearer ${program.key}` });
   const runId = Date.now().toString(36);
   const primary = earnWorkload(runId);
@@ -115,7 +115,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
       // the process is gone; the phase will fail on its own
     }
   }, 250);
-  const results: Record<string, LoadResult[]> = { raw: [], alone: [], aloneOrders: [], reads: [], health: [] };
+  const results: Record<string, LoadResult[]> = { raw: [], alone: [], aloneOrders: [], reads: [], aloneReads: [], health: [] };
   const orders = workloads.find((w) => w.name === 'order-paid');
   let statements: Record<string, number> = {};
   try {
@@ -132,6 +132,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
     await rawLedgerWrites(url, raw, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
     await runWorkload(aloneClient, program, directEarn, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
     if (orders) await runWorkload(aloneClient, program, orders, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
+    await runWorkload(client, program, balanceRead, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
+    await runWorkload(aloneClient, program, balanceRead, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
     for (let run = 1; run <= RUNS; run++) {
       // Each run measures the reference and Laurel back to back, so their ratio shares the machine's state.
       log(`run ${run}/${RUNS}: raw PostgreSQL ledger writes, ${SECONDS} s…`);
@@ -148,6 +150,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
       }
       log(`run ${run}/${RUNS}: balance reads, ${SECONDS} s…`);
       results.reads!.push(await metered(laurel.pid, () => runWorkload(client, program, balanceRead, phase)));
+      log(`run ${run}/${RUNS}: balance reads without group reads (the second server, LAUREL_READ_BATCHES=0), ${SECONDS} s…`);
+      results.aloneReads!.push(await metered(alone.pid, () => runWorkload(aloneClient, program, balanceRead, phase)));
       log(`run ${run}/${RUNS}: reference for reads, GET /health, ${SECONDS} s…`);
       results.health!.push(await metered(laurel.pid, () => runWorkload(client, program, healthRead, phase)));
     }
@@ -195,6 +199,10 @@ async function httpPhases(adminUrl: string, tmp: string) {
   figure('  reference: GET /health (HTTP + select 1), same server', results.health!.map((r) => r.perSecond), 'reads/s');
   cpuFigures(results.health!);
   figure('  ratio to the reference (same run)', results.reads!.map((r, i) => r.perSecond / results.health![i]!.perSecond), '×');
+  figure(`balance reads without group reads (1 statement per read), ${CONCURRENCY} clients`, results.aloneReads!.map((r) => r.perSecond), 'reads/s');
+  figure('  p99 latency', results.aloneReads!.map((r) => r.p99Ms), 'ms');
+  cpuFigures(results.aloneReads!);
+  figure('  group reads gain: reads with / without (same run)', results.reads!.map((r, i) => r.perSecond / results.aloneReads![i]!.perSecond), '×');
   figure('peak RSS of the Laurel process under load', [memory.peakRssBytes / 1_048_576], 'MiB', { text: '< 300 MiB', ok: (m) => m < 300 }, `RSS sampled every 250 ms: max ${fmt(Math.max(...rssSamples) / 1_048_576)} MiB`);
   details.http = { workloads: workloads.map((w) => ({ name: w.name, description: w.description })), statements, results, memory, rssSamplesMiB: rssSamples.map((s) => round(s / 1_048_576)) };
 }

@@ -27,6 +27,13 @@ export interface Config {
   groupCommitBatches: number;
   /** Group commit: while a batch runs, how many requests must wait before another batch starts. */
   groupCommitMinWhileBusy: number;
+  /**
+   * Group reads: how many shared statements of concurrent balance reads may run at once; 0 reads
+   * every balance in a statement of its own. See docs/architecture.md.
+   */
+  readBatches: number;
+  /** Group reads: while a shared read runs, how many reads must wait before another starts. */
+  readMinWhileBusy: number;
   /** Run the background worker inside the API process. */
   runWorker: boolean;
 }
@@ -57,6 +64,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     dbPrepare: (env.LAUREL_DB_PREPARE ?? 'on') !== 'off',
     groupCommitBatches: intFromEnv('LAUREL_GROUP_COMMIT_BATCHES', 2),
     groupCommitMinWhileBusy: intFromEnv('LAUREL_GROUP_COMMIT_MIN_WHILE_BUSY', 16),
+    readBatches: intFromEnv('LAUREL_READ_BATCHES', 2),
+    readMinWhileBusy: intFromEnv('LAUREL_READ_MIN_WHILE_BUSY', 8),
     runWorker: (env.LAUREL_WORKER ?? 'inline') === 'inline',
     ...overrides,
   };

@@ -1,4 +1,4 @@
-import { ProblemError } from '../http/error-codes.ts';
+import { invariant, ProblemError } from '../http/error-codes.ts';
 import type { Executor } from '../db/database.ts';
 import { findMemberRow } from '../members/member-repository.ts';
 import { listWallets } from '../programs/program-repository.ts';
@@ -36,11 +36,24 @@ function balanceViews(rows: repo.WalletBalanceRow[]) {
   }));
 }
 
+type BalanceViews = ReturnType<typeof balanceViews>;
+
+/** Each member's balances, in the order asked: its views, or whether it is missing or has something due. */
+async function snapshots(db: Executor, programId: string, memberIds: string[], at: Date | undefined) {
+  const rows = await repo.balanceSnapshots(db, programId, memberIds, at);
+  const byOrdinal = memberIds.map((): repo.WalletBalanceRow[] => []);
+  for (const row of rows) byOrdinal[row.ordinal - 1]!.push(row);
+  return byOrdinal.map((own) => {
+    invariant(own.length > 0, 'a balance snapshot answers every member asked for');
+    return { found: own[0]!.found, due: own[0]!.due, views: balanceViews(own) };
+  });
+}
+
 /** The member's balances in one statement; `due` when something must be settled first. */
 async function snapshot(db: Executor, programId: string, memberId: string, at: Date | undefined) {
-  const rows = await repo.balanceSnapshot(db, programId, memberId, at);
-  if (!rows[0]?.found) throw new ProblemError('member_not_found');
-  return { due: rows[0].due, views: balanceViews(rows) };
+  const [one] = await snapshots(db, programId, [memberId], at);
+  if (!one!.found) throw new ProblemError('member_not_found');
+  return one!;
 }
 
 /** In the caller's transaction: settles what is due (vesting, expiry, timeouts) only when the snapshot says so. */
@@ -52,13 +65,13 @@ export async function balances(ctx: LedgerContext, memberId: string) {
 }
 
 /**
- * The hot read: one statement, no transaction, when nothing is due for the member by `at`
- * (the database clock when undefined). Undefined when something is due: the caller then reads
- * through balances(), in a transaction.
+ * The hot read: one statement for any number of members, no transaction. Per member, in the
+ * order asked: its balances when nothing is due by `at` (the database clock when undefined),
+ * `due` when something is (the caller then reads it through balances(), in a transaction), or a
+ * member_not_found problem.
  */
-export async function balancesIfSettled(db: Executor, programId: string, memberId: string, at: Date | undefined) {
-  const { due, views } = await snapshot(db, programId, memberId, at);
-  return due ? undefined : views;
+export async function balancesIfSettled(db: Executor, programId: string, memberIds: string[], at: Date | undefined): Promise<(BalanceViews | 'due' | ProblemError)[]> {
+  return (await snapshots(db, programId, memberIds, at)).map((s) => (!s.found ? new ProblemError('member_not_found') : s.due ? 'due' : s.views));
 }
 
 export function pickWallet<T extends { wallet: string }>(all: T[], walletCode: string): T {

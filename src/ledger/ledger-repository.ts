@@ -403,6 +403,8 @@ export async function findReservationByPost(db: Executor, postOperationId: strin
 // ---- reads ----
 
 export interface WalletBalanceRow {
+  /** 1-based place of the member in the ids asked for. */
+  ordinal: number;
   found: boolean; due: boolean; wallet_id: string | null; wallet_code: string | null; unit: string | null;
   available: number | null; pending: number | null; reserved: number | null;
   earned: number | null; spent: number | null; expired: number | null; reversed: number | null; restored: number | null;
@@ -413,39 +415,17 @@ export interface WalletBalanceRow {
 }
 
 /**
- * A member's balances in every wallet of the program, in one statement (one snapshot, one round
- * trip): whether the member exists, whether anything is due by `at` (then the caller settles
- * first and reads again), and per wallet the balances, counters and next expirations. Wallets
- * in listWallets() order; one row with found = false when there is no such member.
+ * Members' balances in every wallet of the program, in one statement (one snapshot, one round
+ * trip, whatever the number of members): for each requested member, in request order, whether
+ * it exists, whether anything is due for it by `at` (then the caller settles first and reads
+ * again), and per wallet the balances, counters and next expirations. Wallets in listWallets()
+ * order; one row with found = false for an id that is no member of the program. An id asked for
+ * twice is answered twice (`ordinal` tells the rows apart). Each member is read by the same
+ * cached query inside laurel_balance_snapshots (migration 0012).
  */
-export async function balanceSnapshot(db: Executor, programId: string, memberId: string, at: Date | undefined): Promise<WalletBalanceRow[]> {
+export async function balanceSnapshots(db: Executor, programId: string, memberIds: string[], at: Date | undefined): Promise<WalletBalanceRow[]> {
   const { rows } = await sql<WalletBalanceRow>`
-    with t as (select coalesce(${at ?? null}::timestamptz, now()) as now)
-    select m.id is not null as found,
-      m.id is not null and (
-        exists (select 1 from lots, t where member_id = ${memberId} and not vested and vests_at <= t.now)
-        or exists (select 1 from lots, t where member_id = ${memberId} and remaining > 0 and expires_at <= t.now)
-        or exists (select 1 from reservations, t where member_id = ${memberId} and status = 'pending' and expires_at <= t.now)
-      ) as due,
-      w.id as wallet_id, w.code as wallet_code, w.unit, mw.id is not null as has_wallet,
-      a.balance as available, p.balance as pending, r.balance as reserved,
-      mw.earned, mw.spent, mw.expired, mw.reversed, mw.restored, mw.adjusted_in, mw.adjusted_out,
-      mw.transferred_in, mw.transferred_out, mw.last_activity_at,
-      case when mw.id is null then '[]'::json else coalesce((
-        select json_agg(json_build_array(floor(extract(epoch from n.expires_at) * 1000)::bigint, n.amount) order by n.expires_at)
-        from (
-          select expires_at, sum(remaining)::bigint as amount from lots
-          where member_id = ${memberId} and wallet_id = w.id and remaining > 0 and expires_at is not null
-          group by expires_at order by expires_at limit 5
-        ) n), '[]'::json) end as next
-    from t
-    left join members m on m.program_id = ${programId} and m.id = ${memberId}
-    left join wallets w on w.program_id = ${programId} and m.id is not null
-    left join member_wallets mw on mw.member_id = m.id and mw.wallet_id = w.id
-    left join accounts a on a.id = mw.available_account_id
-    left join accounts p on p.id = mw.pending_account_id
-    left join accounts r on r.id = mw.reserved_account_id
-    order by w.code = 'points' desc, w.created_at, w.code`.execute(db);
+    select * from laurel_balance_snapshots(${programId}::uuid, ${memberIds}::uuid[], ${at ?? null}::timestamptz)`.execute(db);
   return rows;
 }
 

@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import { GroupCommitter } from '../db/group-commit.ts';
+import { ProblemError } from '../http/error-codes.ts';
 import { idempotentGroup, replyIdempotentGrouped } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { Amount, CursorQuery, IdempotencyHeaders, Metadata, Nullable, Page, problems, ReferenceSchema, SignedAmount, Timestamp, Uuid, WalletCode } from '../http/schemas.ts';
@@ -62,10 +64,19 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const { context, inContext, mutate, read } = ledgerHttp(app);
 
-  /** Balances in one round trip when nothing is due; else settled first, in a transaction. */
+  // Concurrent balance reads of a program share a statement (docs/architecture.md, "Group reads").
+  const { readBatches, readMinWhileBusy } = app.deps.config;
+  const balanceReads = readBatches === 0 ? undefined : new GroupCommitter<string, Awaited<ReturnType<typeof reads.balancesIfSettled>>[number]>(
+    (programId, memberIds) => reads.balancesIfSettled(db, programId, memberIds, clock?.()),
+    { maxInFlight: readBatches, maxBatch: 128, minWhileBusy: readMinWhileBusy },
+  );
+
+  /** Balances in one statement, shared with concurrent reads, when nothing is due; else settled first, in a transaction. */
   async function currentBalances(request: FastifyRequest, memberId: string) {
-    const quick = await reads.balancesIfSettled(db, principalOf(request).programId, memberId, clock?.());
-    return quick ?? read(request, (ctx) => reads.balances(ctx, memberId));
+    const programId = principalOf(request).programId;
+    const quick = balanceReads ? await balanceReads.submit(programId, memberId) : (await reads.balancesIfSettled(db, programId, [memberId], clock?.()))[0]!;
+    if (quick instanceof ProblemError) throw quick;
+    return quick === 'due' ? read(request, (ctx) => reads.balances(ctx, memberId)) : quick;
   }
 
   // Concurrent earns share transactions: the hot path of every integration that awards points.

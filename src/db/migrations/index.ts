@@ -10,6 +10,7 @@ import * as orderTierIndex from './0008-order-tier-index.ts';
 import * as claimKeys from './0009-claim-keys.ts';
 import * as lockWallets from './0010-lock-wallets.ts';
 import * as walletFillfactor from './0011-wallet-fillfactor.ts';
+import * as balanceSnapshots from './0012-balance-snapshots.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009-claim-keys': claimKeys,
   '0010-lock-wallets': lockWallets,
   '0011-wallet-fillfactor': walletFillfactor,
+  '0012-balance-snapshots': balanceSnapshots,
 };
