@@ -67,6 +67,10 @@ export class Journal {
   /** Answers and failures as they come, by phase (outage, recovery…) and status or error code. */
   readonly seen: Record<string, Record<string, number>> = {};
   phase = 'load';
+  /** Counts an answer (a status) or a failure (an error code) of a request the journal does not track, in this phase. */
+  observe(what: string) {
+    this.tally(what);
+  }
   private tally(what: string) {
     const bucket = (this.seen[this.phase] ??= {});
     bucket[what] = (bucket[what] ?? 0) + 1;

@@ -6,7 +6,9 @@ import { check, operationsOf, type Journal, type Summary, type Tracked } from '.
 /**
  * A mixed ledger workload (earn, spend, reserve → post or void, reverse, restore, order paid →
  * refunded, reward redemption → cancellation), each request tracked in a journal, and the checks
- * that every acknowledged request had its effect exactly once.
+ * that every acknowledged request had its effect exactly once. Balance reads run beside them
+ * (group reads, shared by concurrent readers): each must show at least every earn of its member
+ * acknowledged before the read was sent.
  */
 export class MixedLoad {
   private earns: { id: string; amount: number }[] = [];
@@ -15,6 +17,8 @@ export class MixedLoad {
   private redemptions: string[] = [];
   private orders: { id: string; total: number; refunded: boolean }[] = [];
   private stopped = false;
+  /** Per member, the points of its earns acknowledged so far: a floor for its lifetime earned. */
+  private readonly acknowledgedEarned = new Map<string, number>();
 
   constructor(
     private readonly journal: Journal,
@@ -97,7 +101,14 @@ export class MixedLoad {
         onOk: (b) => this.reservations.push(b.reservation.id),
       };
     }
-    return { entry: j.track('earn', { method: 'POST', path: `/v1/members/${this.member()}/earn`, body: { amount: amount(100), pendingUntil: null } }), onOk: (b) => this.earns.push({ id: b.operation.id, amount: b.operation.amount }) };
+    const member = this.member();
+    return {
+      entry: j.track('earn', { method: 'POST', path: `/v1/members/${member}/earn`, body: { amount: amount(100), pendingUntil: null } }),
+      onOk: (b) => {
+        this.earns.push({ id: b.operation.id, amount: b.operation.amount });
+        this.acknowledgedEarned.set(member, (this.acknowledgedEarned.get(member) ?? 0) + b.operation.amount);
+      },
+    };
   }
 
   readonly paidOrders = new Set<string>();
@@ -108,6 +119,10 @@ export class MixedLoad {
   async run(workers: number) {
     await Promise.all(Array.from({ length: workers }, async () => {
       while (!this.stopped) {
+        if (Math.random() < 0.15) {
+          await this.read();
+          continue;
+        }
         const { entry, onOk } = this.next();
         await this.journal.send(this.world.client(), entry);
         if (entry.response && entry.response.status < 300) onOk?.(entry.response.body);
@@ -119,6 +134,30 @@ export class MixedLoad {
 
   stop() {
     this.stopped = true;
+  }
+
+  /**
+   * A balance read, untracked (it has no effect to check or replay): a 5xx other than 503 is
+   * caught by the callers' per-phase checks, and an answer must count every earn of the member
+   * acknowledged before it was sent — lifetime earned only grows (reversals count apart).
+   */
+  private async read() {
+    const member = this.member();
+    const floor = this.acknowledgedEarned.get(member) ?? 0;
+    this.summary.requestsSent++;
+    try {
+      const res = await this.world.client().request({ method: 'GET', path: `/v1/members/${member}/balances/points`, timeoutMs: 15_000 });
+      this.journal.observe(String(res.status));
+      if (res.status === 200) {
+        this.summary.acknowledged++;
+        const earned = res.json().lifetime.earned as number;
+        check(this.summary, earned >= floor, `a balance read of ${member} shows ${earned} points earned, fewer than the ${floor} acknowledged before it was sent`);
+      }
+      if (res.status >= 500) await new Promise((r) => setTimeout(r, 1_000));
+    } catch (error) {
+      this.journal.observe((error as NodeJS.ErrnoException).code ?? 'network');
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
   }
 
   /** Callbacks of requests acknowledged only when retried (their dependants simply never ran). */
