@@ -11,6 +11,7 @@ import * as claimKeys from './0009-claim-keys.ts';
 import * as lockWallets from './0010-lock-wallets.ts';
 import * as walletFillfactor from './0011-wallet-fillfactor.ts';
 import * as balanceSnapshots from './0012-balance-snapshots.ts';
+import * as lotsMemberVesting from './0013-lots-member-vesting.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010-lock-wallets': lockWallets,
   '0011-wallet-fillfactor': walletFillfactor,
   '0012-balance-snapshots': balanceSnapshots,
+  '0013-lots-member-vesting': lotsMemberVesting,
 };
