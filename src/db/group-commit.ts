@@ -15,7 +15,8 @@
  *
  * `run` answers each item of a batch in order; if it throws, every item of that batch gets the
  * error. Whether an item's effect is durable is `run`'s business: it must resolve only after
- * its transaction committed.
+ * its transaction committed. Balance reads share statements through it too (group reads,
+ * docs/architecture.md), where a batch is one read statement and nothing commits.
  */
 export class GroupCommitter<I, R> {
   private readonly queues = new Map<string, Waiting<I, R>[]>();
