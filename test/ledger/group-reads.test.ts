@@ -115,38 +115,42 @@ describe('balance reads under group reads', async () => {
     for (const r of await Promise.all(reads)) expect([3, 7]).toContain(r.body.available);
   });
 
+  /**
+   * Buffers a member's balance read and wallet lock touch (EXPLAIN ANALYZE counts their functions'
+   * own queries too), on one connection, the fewest of three runs: a run that plans anew also
+   * reads the catalogs.
+   */
+  const touched = (memberId: string, at: Date) => t.db.db.connection().execute(async (conn) => {
+    const fewest = async (statement: ReturnType<typeof sql>) => {
+      let least = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const { rows } = await sql<{ 'QUERY PLAN': [{ Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }] }>`explain (analyze, buffers, format json) ${statement}`.execute(conn);
+        const plan = rows[0]!['QUERY PLAN'][0].Plan;
+        least = Math.min(least, plan['Shared Hit Blocks'] + plan['Shared Read Blocks']);
+      }
+      return least;
+    };
+    return {
+      read: await fewest(sql`select * from laurel_balance_snapshots(${p.id}::uuid, ${[memberId]}::uuid[], ${at}::timestamptz)`),
+      lock: await fewest(sql`select * from laurel_lock_member_wallets(${p.id}::uuid, ${[memberId]}::uuid[], ${['points']}::text[], ${at}::timestamptz)`),
+    };
+  });
+
   it('a backlog of other members’ lots waiting to vest is not walked by a member’s read or wallet lock', async () => {
+    t.clock.set('2026-08-01T10:00:00Z');
     const m = await t.member({}, p);
     await t.earn(m.id, 5, {}, p);
-    const read = sql`select * from laurel_balance_snapshots(${p.id}::uuid, ${[m.id]}::uuid[], null)`;
-    const lock = sql`select * from laurel_lock_member_wallets(${p.id}::uuid, ${[m.id]}::uuid[], ${['points']}::text[], now())`;
-    /**
-     * Buffers each statement touched (EXPLAIN ANALYZE counts its function's own queries too), on
-     * one connection, the fewest of three runs: a run that plans anew also reads the catalogs.
-     */
-    const touched = () => t.db.db.connection().execute(async (conn) => {
-      const fewest = async (statement: typeof read) => {
-        let least = Infinity;
-        for (let i = 0; i < 3; i++) {
-          const { rows } = await sql<{ 'QUERY PLAN': [{ Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }] }>`explain (analyze, buffers, format json) ${statement}`.execute(conn);
-          const plan = rows[0]!['QUERY PLAN'][0].Plan;
-          least = Math.min(least, plan['Shared Hit Blocks'] + plan['Shared Read Blocks']);
-        }
-        return least;
-      };
-      return { read: await fewest(read), lock: await fewest(lock) };
-    });
-    const before = await touched();
+    const before = await touched(m.id, t.clock.current!);
     // Another program's 3,000 lots, due to vest an hour ago and not vested: a worker that has not run.
     const backlog = await t.newProgram();
     const text = `customer_id,balance\n${Array.from({ length: 3000 }, (_, i) => `b-${i},${i + 1}`).join('\n')}\n`;
-    const report = await importMembers(t.db.db, { programId: backlog.id, actor: 'test', format: 'csv', source: [text], contentHash: hashText(text) });
+    const report = await importMembers(t.db.db, { programId: backlog.id, actor: 'test', format: 'csv', source: [text], contentHash: hashText(text), clock: t.clock.now });
     expect(report).toMatchObject({ status: 'completed', balances: { applied: 3000 } });
-    const flipped = await sql`update lots set vested = false, vests_at = now() - interval '1 hour' where program_id = ${backlog.id}`.execute(t.db.db);
+    const flipped = await sql`update lots set vested = false, vests_at = ${new Date(t.clock.current!.getTime() - 3_600_000)} where program_id = ${backlog.id}`.execute(t.db.db);
     expect(Number(flipped.numAffectedRows)).toBe(3000);
     await sql`analyze lots`.execute(t.db.db);
     // Walking the backlog through lots_due_vesting would touch a buffer per lot: thousands.
-    const after = await touched();
+    const after = await touched(m.id, t.clock.current!);
     expect(after.read).toBeLessThanOrEqual(before.read + 50);
     expect(after.lock).toBeLessThanOrEqual(before.lock + 50);
     expect((await t.call('GET', `/v1/members/${m.id}/balances/points`, as)).body.available).toBe(5);
