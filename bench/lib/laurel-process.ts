@@ -5,6 +5,13 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * The Node flags `npm start` runs with (package.json: the heap cap), read from there, so that what
+ * is measured and crashed here is the process the product runs.
+ */
+const START_FLAGS = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
+  .split(/\s+/).filter((arg) => arg.startsWith('--') && arg !== '--import');
+
 export interface LaurelProcess {
   pid: number;
   port: number;
@@ -30,8 +37,7 @@ function procStatus(pid: number, field: string): number {
 export async function startLaurel(options: {
   databaseUrl: string; port?: number; env?: Record<string, string>; preload?: string[]; timeoutMs?: number; nodeArgs?: string[];
 }): Promise<LaurelProcess> {
-  // The heap cap `npm start` runs with (package.json), so the memory measured is the product's.
-  const args = ['--max-old-space-size=256', ...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, 'bench/laurel-server.ts')];
+  const args = [...START_FLAGS, ...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, 'bench/laurel-server.ts')];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     // LAUREL_WORKER is not inherited: a worker runs only when a caller asks for one in `env`, so a
