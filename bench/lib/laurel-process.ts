@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
- * The Node flags `npm start` runs with (package.json: the heap cap), read from there, so that what
- * is measured and crashed here is the process the product runs.
+ * The Node flags `npm start` runs with (package.json: the heap cap, the garbage collector on the
+ * main thread), read from there, so that what is measured and crashed here is the process the
+ * product runs.
  */
 const START_FLAGS = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
   .split(/\s+/).filter((arg) => arg.startsWith('--') && arg !== '--import');
