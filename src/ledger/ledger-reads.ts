@@ -37,6 +37,8 @@ function balanceViews(rows: repo.WalletBalanceRow[]) {
 }
 
 type BalanceViews = ReturnType<typeof balanceViews>;
+/** A member's answer from the hot read: its balances, 'due' (settle first), or a problem. */
+export type SettledBalances = BalanceViews | 'due' | ProblemError;
 
 /** Each member's balances, in the order asked: its views, or whether it is missing or has something due. */
 async function snapshots(db: Executor, programId: string, memberIds: string[], at: Date | undefined) {
@@ -70,7 +72,7 @@ export async function balances(ctx: LedgerContext, memberId: string) {
  * `due` when something is (the caller then reads it through balances(), in a transaction), or a
  * member_not_found problem.
  */
-export async function balancesIfSettled(db: Executor, programId: string, memberIds: string[], at: Date | undefined): Promise<(BalanceViews | 'due' | ProblemError)[]> {
+export async function balancesIfSettled(db: Executor, programId: string, memberIds: string[], at: Date | undefined): Promise<SettledBalances[]> {
   return (await snapshots(db, programId, memberIds, at)).map((s) => (!s.found ? new ProblemError('member_not_found') : s.due ? 'due' : s.views));
 }
 

@@ -66,7 +66,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // Concurrent balance reads of a program share a statement (docs/architecture.md, "Group reads").
   const { readBatches, readMinWhileBusy } = app.deps.config;
-  const balanceReads = readBatches === 0 ? undefined : new GroupCommitter<string, Awaited<ReturnType<typeof reads.balancesIfSettled>>[number]>(
+  const balanceReads = readBatches === 0 ? undefined : new GroupCommitter<string, reads.SettledBalances>(
     (programId, memberIds) => reads.balancesIfSettled(db, programId, memberIds, clock?.()),
     { maxInFlight: readBatches, maxBatch: 128, minWhileBusy: readMinWhileBusy },
   );

@@ -67,11 +67,8 @@ export class Journal {
   /** Answers and failures as they come, by phase (outage, recovery…) and status or error code. */
   readonly seen: Record<string, Record<string, number>> = {};
   phase = 'load';
-  /** Counts an answer (a status) or a failure (an error code) of a request the journal does not track, in this phase. */
+  /** Counts an answer (a status) or a failure (an error code) in this phase, of a tracked request or not. */
   observe(what: string) {
-    this.tally(what);
-  }
-  private tally(what: string) {
     const bucket = (this.seen[this.phase] ??= {});
     bucket[what] = (bucket[what] ?? 0) + 1;
   }
@@ -90,14 +87,14 @@ export class Journal {
     if (entry.attempts > 1) this.summary.retriedAfterFailure++;
     try {
       const response = await client.request({ ...entry.request, timeoutMs: entry.request.timeoutMs ?? 15_000 });
-      this.tally(String(response.status));
+      this.observe(String(response.status));
       if (definitive(response)) {
         entry.response = { status: response.status, body: response.text ? JSON.parse(response.text) : null };
         this.summary.acknowledged++;
       }
     } catch (error) {
       // connection refused or reset: unacknowledged, retried later with the same key
-      this.tally((error as NodeJS.ErrnoException).code ?? 'network');
+      this.observe((error as NodeJS.ErrnoException).code ?? 'network');
     }
     return entry;
   }

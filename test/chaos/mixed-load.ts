@@ -3,6 +3,9 @@ import type { Db } from '../../src/db/database.ts';
 import type { HttpClient } from '../../bench/lib/http-client.ts';
 import { check, operationsOf, type Journal, type Summary, type Tracked } from './harness.ts';
 
+/** After a request the server could not answer: wait, as a real client would. */
+const backOff = () => new Promise((r) => setTimeout(r, 1_000));
+
 /**
  * A mixed ledger workload (earn, spend, reserve → post or void, reverse, restore, order paid →
  * refunded, reward redemption → cancellation), each request tracked in a journal, and the checks
@@ -127,7 +130,7 @@ export class MixedLoad {
         await this.journal.send(this.world.client(), entry);
         if (entry.response && entry.response.status < 300) onOk?.(entry.response.body);
         // Unanswered (server down or restarting): back off, as a real client would.
-        if (!entry.response) await new Promise((r) => setTimeout(r, 1_000));
+        if (!entry.response) await backOff();
       }
     }));
   }
@@ -153,10 +156,10 @@ export class MixedLoad {
         const earned = res.json().lifetime.earned as number;
         check(this.summary, earned >= floor, `a balance read of ${member} shows ${earned} points earned, fewer than the ${floor} acknowledged before it was sent`);
       }
-      if (res.status >= 500) await new Promise((r) => setTimeout(r, 1_000));
+      if (res.status >= 500) await backOff();
     } catch (error) {
       this.journal.observe((error as NodeJS.ErrnoException).code ?? 'network');
-      await new Promise((r) => setTimeout(r, 1_000));
+      await backOff();
     }
   }
 
