@@ -26,7 +26,7 @@ import { startCpuMeter, type CpuUse } from './lib/cpu-meter.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
 import { median, round } from './lib/stats.ts';
 import { statementsPerRequest } from './lib/round-trips.ts';
-import { balanceRead, directEarn, earnWorkload, healthRead, rawLedgerWrites, runWorkload } from './lib/workloads.ts';
+import { balanceRead, directEarn, earnWorkload, healthRead, orderLifecycle, rawLedgerWrites, runWorkload } from './lib/workloads.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -106,7 +106,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
   const aloneClient = new HttpClient(alone.port, CONCURRENCY, { authorization: `Bearer ${program.key}` });
   const runId = Date.now().toString(36);
   const primary = earnWorkload(runId);
-  const workloads = primary.name === 'earn' ? [primary] : [primary, directEarn];
+  const workloads = primary.name === 'earn' ? [primary] : [primary, directEarn, orderLifecycle(runId)];
   const rssSamples: number[] = [];
   const sampler = setInterval(() => {
     try {
@@ -125,6 +125,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
     }
     statements = await statementsPerRequest(url, program, [...workloads, balanceRead]);
     for (const [name, n] of Object.entries(await statementsPerRequest(url, program, workloads, { groupCommitBatches: 0 }))) statements[`${name} without group commit`] = n;
+    // The lifecycle's counted request is its second: the paid event of the order the first created.
+    statements = Object.fromEntries(Object.entries(statements).map(([k, v]) => [k.replace('order-lifecycle', 'order-lifecycle, its paid event'), v]));
     log(`statements per request: ${JSON.stringify(statements)}`);
     const phase = { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 };
     log(`warming up (${WARMUP_MS / 1000} s per workload)…`);
@@ -169,14 +171,18 @@ async function httpPhases(adminUrl: string, tmp: string) {
   const rawRate = results.raw!.map((r) => r.perSecond);
   figure('raw PostgreSQL ceiling: entry + balance, 1 transaction/event', rawRate, 'events/s');
   cpuFigures(results.raw!);
+  const labels: Record<string, string> = {
+    'order-paid': 'order-paid → rules → ledger', earn: 'earn (POST /members/:id/earn)', 'order-lifecycle': 'order lifecycle: created, then paid (both events)',
+  };
   for (const w of workloads) {
     const rs = results[w.name]!;
-    const label = w.name === 'order-paid' ? 'order-paid → rules → ledger' : 'earn (POST /members/:id/earn)';
-    figure(`${label}, HTTP, ${CONCURRENCY} clients`, rs.map((r) => r.perSecond), 'events/s', { text: '≥ 2,000/s', ok: (m) => m >= 2000 },
-      beyondMachine(median(rawRate) < 2000, `the raw ceiling alone does ${fmt(median(rawRate))}/s here`));
+    // The issue's aims are for an order's first event (paid at once) and the ledger earn.
+    const aim = w.name !== 'order-lifecycle' ? { text: '≥ 2,000/s', ok: (m: number) => m >= 2000 } : undefined;
+    figure(`${labels[w.name]}, HTTP, ${CONCURRENCY} clients`, rs.map((r) => r.perSecond), 'events/s', aim,
+      aim && beyondMachine(median(rawRate) < 2000, `the raw ceiling alone does ${fmt(median(rawRate))}/s here`));
     figure(`  p50 latency`, rs.map((r) => r.p50Ms), 'ms');
     figure(`  p99 latency`, rs.map((r) => r.p99Ms), 'ms');
-    figure(`  ratio to the raw ceiling (same run)`, rs.map((r, i) => r.perSecond / rawRate[i]!), '×', { text: '≥ 0.5', ok: (m) => m >= 0.5 });
+    figure(`  ratio to the raw ceiling (same run)`, rs.map((r, i) => r.perSecond / rawRate[i]!), '×', aim && { text: '≥ 0.5', ok: (m) => m >= 0.5 });
     cpuFigures(rs, results.raw!);
   }
   const grouped = results[directEarn.name]!;

@@ -58,6 +58,42 @@ export function orderPaid(runId: string): Workload {
   };
 }
 
+/**
+ * The order flow most shops send: each client creates an order, then pays it (two events of one
+ * order, one after the other). The first is a new order, group-committed as in orderPaid; the
+ * second changes an order that exists, which takes the single path (docs/architecture.md, "Group
+ * commit"): this figure shows what that path costs beside the grouped one. Counts both events.
+ */
+export function orderLifecycle(runId: string): Workload {
+  const open = new Map<number, { orderId: string; memberId: string; quantity: number }>();
+  return {
+    name: 'order-lifecycle',
+    description: 'POST /v1/orders/events "created", then "paid" for the same order (a new order, then a change to it)',
+    ok: 201,
+    request(program, worker, n) {
+      // Even requests open an order; odd ones pay the worker's open order (its second event).
+      let order = open.get(worker);
+      const paying = n % 2 === 1 && order !== undefined;
+      if (!paying) {
+        order = { orderId: `bench-life-${runId}-${worker}-${randomUUID()}`, memberId: pick(program.members).id, quantity: 1 + (n % 3) };
+        open.set(worker, order);
+      } else {
+        open.delete(worker);
+      }
+      return {
+        method: 'POST', path: '/v1/orders/events',
+        body: {
+          orderId: order!.orderId, eventId: paying ? 'paid' : 'created', type: paying ? 'paid' : 'created', occurredAt: new Date().toISOString(),
+          order: {
+            currency: 'USD', customer: { memberId: order!.memberId },
+            lines: [{ id: 'l1', sku: 'SKU-1', quantity: order!.quantity, unitPriceMinor: 1999 }, { id: 'l2', sku: 'SKU-2', quantity: 1, unitPriceMinor: 4500 }],
+          },
+        },
+      };
+    },
+  };
+}
+
 export const balanceRead: Workload = {
   name: 'balance-read',
   description: 'GET /v1/members/:id/balances/points',
