@@ -61,8 +61,8 @@ export function orderPaid(runId: string): Workload {
 /**
  * The order flow most shops send: each client creates an order, then pays it (two events of one
  * order, one after the other). The first is a new order, group-committed as in orderPaid; the
- * second changes an order that exists, which takes the single path (docs/architecture.md, "Group
- * commit"): this figure shows what that path costs beside the grouped one. Counts both events.
+ * second changes an order that exists: its first settlement, grouped too (docs/architecture.md,
+ * "Group commit"). Counts both events.
  */
 export function orderLifecycle(runId: string): Workload {
   const open = new Map<number, { orderId: string; memberId: string; quantity: number }>();

@@ -224,9 +224,10 @@ export interface GroupedOrderEvent {
 export type GroupedOrderAnswer = { duplicate: false; order: Awaited<ReturnType<typeof orderView>> } | typeof SINGLE | ProblemError;
 
 /**
- * What a batch may take, from the request alone: the first description of an order (created,
- * paid or fulfilled) that names its member by id, is paid with money only and cancels or
- * refunds nothing. Anything else goes through ingestOrderEvent on its own.
+ * What a batch may take, from the request alone: a description of an order (created, paid or
+ * fulfilled) that names its member by id, is paid with money only and cancels or refunds
+ * nothing — an order's first event, or the payment of one created before. Anything else goes
+ * through ingestOrderEvent on its own.
  */
 export function groupableOrderEvent(input: OrderEventInput): boolean {
   return input.refund === undefined && (input.type === 'created' || input.type === 'paid' || input.type === 'fulfilled')
@@ -234,16 +235,18 @@ export function groupableOrderEvent(input: OrderEventInput): boolean {
 }
 
 /**
- * The order events of a group commit, in one transaction, for what ingestOrderEvent would do to a
- * new order in a program whose rules need nothing but the order and the member (no per-member
- * caps, no threshold or challenge progress): every order created, its member locked, counted,
- * evaluated, earned, awarded and recorded together, each step one statement for the whole batch
- * (with a tier ladder, each member's tier is read and their qualification settled one by one).
- * Any event that would take another path is answered SINGLE and runs on its own after this
- * commit: an order that exists already (a resend, a later event), a member who is missing, not
- * active or named twice in the batch, a wallet the earn cannot be written to at once, rules that
- * changed between the orders' times. An order this batch created and then hands back is deleted
- * before anything refers to it, so its own run finds nothing. Every event's answer is what
+ * The order events of a group commit, in one transaction, for what ingestOrderEvent would do in a
+ * program whose rules need nothing but the order and the member (no per-member caps, no threshold
+ * or challenge progress) to a new order, or to an order's first settlement (a created order now
+ * paid, with nothing of it in the ledger yet): every order created or locked, its member locked,
+ * counted, evaluated (or its frozen evaluation taken), earned, awarded and recorded together, each
+ * step one statement for the whole batch (with a tier ladder, each member's tier is read and their
+ * qualification settled one by one). Any event that would take another path is answered SINGLE
+ * and runs on its own after this commit: a resend, a later event of an order settled before, an
+ * order whose details changed or with refunds, a member who is missing, not active or named twice
+ * in the batch, a wallet the earn cannot be written to at once, rules that changed between the
+ * orders' times. An order this batch created, or an event it recorded, and then hands back is
+ * deleted before anything refers to it, so its own run finds nothing. Every event's answer is what
  * ingestOrderEvent would have answered.
  */
 export async function ingestOrderEventsMany(ctx: LedgerContext, requests: GroupedOrderEvent[]): Promise<Map<number, GroupedOrderAnswer>> {
@@ -293,36 +296,67 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     }
   }
   const memberOf = (v: (typeof valid)[number]) => (v.event.payload.order as OrderDetails).customer!.memberId!;
+  const keyOf = (v: (typeof valid)[number]) => orderKey(v.store?.id, v.r.input.orderId);
   const created = new Map((await repo.createOrders(ctx.trx, ctx.program.id, valid.map((v) => ({ storeId: v.store?.id ?? null, externalId: v.r.input.orderId, event: v.event }))))
     .map((o) => [orderKey(o.store_id, o.external_id), o]));
-  const createdFor = (v: (typeof valid)[number]) => created.get(orderKey(v.store?.id, v.r.input.orderId));
-  const members = new Map((await repo.lockMembers(ctx.trx, ctx.program.id, valid.filter((v) => createdFor(v)).map(memberOf)))
+
+  // An order that exists goes with the batch when this event is its first settlement: never paid
+  // nor cancelled and nothing of it in the ledger yet (created, now paid), its member linked and
+  // named by the event, its stored evaluation still that of its details. It is then settled as a
+  // new order is, from all its events. Anything else about an existing order is handed back.
+  const before = valid.filter((v) => !created.has(keyOf(v)));
+  const existing = new Map((await repo.lockUnpaidLinkedOrders(ctx.trx, ctx.program.id, before.map((v) => ({ storeId: v.store?.id ?? null, externalId: v.r.input.orderId }))))
+    .map((o) => [orderKey(o.store_id, o.external_id), o]));
+  const changing = before.filter((v) => {
+    const order = existing.get(keyOf(v));
+    if (order && order.paid_at === null && order.cancelled_at === null && order.member_id === memberOf(v) && order.evaluation !== null && order.context !== null) return true;
+    answers.set(v.r.index, SINGLE);
+    return false;
+  });
+  const recorded = await repo.recordEventsOfOrders(ctx.trx, ctx.program.id, changing.map((v) => ({ order_id: existing.get(keyOf(v))!.id, ...v.event })));
+  // A resend, or another event under the same id: the single path answers it.
+  const changed = changing.filter((v) => {
+    if (recorded.get(existing.get(keyOf(v))!.id)!.recordedId !== null) return true;
+    answers.set(v.r.index, SINGLE);
+    return false;
+  });
+  const members = new Map((await repo.lockMembers(ctx.trx, ctx.program.id, [...valid.filter((v) => created.has(keyOf(v))), ...changed].map(memberOf)))
     .map((m) => [m.id, m]));
 
-  const dropped: string[] = [];
-  const drop = (index: number, order: OrderRow) => {
-    dropped.push(order.id);
+  const dropped = { orderIds: [] as string[], eventIds: [] as number[] };
+  /** Hands a request back: what this batch recorded for it is taken back first (dropRecorded). */
+  const drop = (index: number, order: OrderRow, recordedEventId: number | null) => {
+    if (recordedEventId === null) dropped.orderIds.push(order.id);
+    else dropped.eventIds.push(recordedEventId);
     answers.set(index, SINGLE);
   };
   const live = [];
   for (const v of valid) {
-    const order = createdFor(v);
-    if (!order) {
-      answers.set(v.r.index, SINGLE);
-      continue;
-    }
+    const storeCode = v.store?.code ?? null;
+    const order = created.get(keyOf(v)) ?? existing.get(keyOf(v));
+    const fresh = created.has(keyOf(v));
+    const rec = fresh ? undefined : order && recorded.get(order.id);
+    if (!order || (!fresh && (rec?.recordedId ?? null) === null)) continue;
+    const recordedEventId = fresh ? null : rec!.recordedId;
     const member = members.get(memberOf(v));
     if (member?.status !== 'active') {
-      drop(v.r.index, order);
+      drop(v.r.index, order, recordedEventId);
       continue;
     }
-    const events = [v.event];
-    const storeCode = v.store?.code ?? null;
+    const events = fresh ? [v.event] : rec!.events;
     const state = deriveOrderState(eventRecords(events), storeCode);
-    invariant(state.placedAt.getTime() === v.placedAt.getTime() && state.details, 'a new order is placed when its first description says');
-    live.push({ ...v, storeCode, order, member, events, state, details: state.details });
+    if (fresh) {
+      invariant(state.placedAt.getTime() === v.placedAt.getTime() && state.details, 'a new order is placed when its first description says');
+    } else if (rec!.settled || !state.details || state.details.paidWithPoints || state.cancelledAt || state.refunds.length > 0
+      || order.evaluated_hash !== detailsHashOf(state.details, state.placedAt, storeCode)) {
+      // Points paid with, a cancellation, refunds or other details to evaluate: the single path settles them.
+      drop(v.r.index, order, recordedEventId);
+      continue;
+    }
+    live.push({ ...v, storeCode, order, member, events, state, details: state.details!, recordedEventId });
   }
-  const numbers = await repo.countEarlierOrdersMany(ctx.trx, live.map((l) => ({ orderId: l.order.id, memberId: l.member.id, placedAt: l.state.placedAt })));
+  const numbers = await repo.countEarlierOrdersMany(ctx.trx, live.filter((l) => l.recordedEventId === null)
+    .map((l) => ({ orderId: l.order.id, memberId: l.member.id, placedAt: l.state.placedAt })));
 
   const earns: ledger.GroupedEarn[] = [];
   type Evaluated = (typeof live)[number] & {
@@ -332,12 +366,20 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   };
   const evaluated = new Map<number, Evaluated>();
   for (const l of live) {
-    // The tier in force now, as snapshotContext reads it (a statement per member, with a ladder).
-    const member = ladder ? await loadMemberContext(ctx.trx, ctx.program.id, l.member.id, ctx.now, l.member) : memberContextOf(l.member, null);
-    const context: OrderContext = { member, orderNumber: numbers.get(l.order.id)! + 1, capUsage: {}, takenAt: ctx.now.toISOString() };
-    const evaluation = evaluateOrder(orderInput(l.details, l.state.placedAt, l.storeCode), evaluationContext(ctx, env, context), rules);
+    let context: OrderContext;
+    let evaluation: OrderEvaluation;
+    if (l.recordedEventId === null) {
+      // The tier in force now, as snapshotContext reads it (a statement per member, with a ladder).
+      const member = ladder ? await loadMemberContext(ctx.trx, ctx.program.id, l.member.id, ctx.now, l.member) : memberContextOf(l.member, null);
+      context = { member, orderNumber: numbers.get(l.order.id)! + 1, capUsage: {}, takenAt: ctx.now.toISOString() };
+      evaluation = evaluateOrder(orderInput(l.details, l.state.placedAt, l.storeCode), evaluationContext(ctx, env, context), rules);
+    } else {
+      // Frozen when the order was linked, and evaluated for these very details (checked above).
+      context = l.order.context as OrderContext;
+      evaluation = l.order.evaluation as OrderEvaluation;
+    }
     if (evaluation.contributions.length > 0) {
-      drop(l.r.index, l.order);
+      drop(l.r.index, l.order, l.recordedEventId);
       continue;
     }
     const { groups, perRule } = awardGroups(l.order, l.state, evaluation);
@@ -360,12 +402,15 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   const planned = await ledger.planEarns(ctx, earns);
   for (const e of evaluated.values()) {
     if ([...e.earnIndexes.keys()].some((i) => planned.answers.has(i))) {
-      drop(e.r.index, e.order);
+      drop(e.r.index, e.order, e.recordedEventId);
       evaluated.delete(e.r.index);
     }
   }
-  await repo.dropCreatedOrders(ctx.trx, dropped);
+  const taken = await repo.dropRecorded(ctx.trx, dropped);
+  invariant(taken.orders === dropped.orderIds.length && taken.events === dropped.eventIds.length, 'what the batch hands back is taken back whole');
   const kept = [...evaluated.values()];
+  // Everything handed back: nothing left to write.
+  if (kept.length === 0) return answers;
   const keptEarns = new Set(kept.flatMap((e) => [...e.earnIndexes.keys()]));
   const plans = new Map(planned.plans.filter((p) => keptEarns.has(p.e.index)).map((p) => [p.e.index, p]));
   const written = await ledger.writePlannedEarns(ctx, [...plans.values()]);

@@ -1,5 +1,6 @@
 import { sql, type OperationNodeSource, type Selectable } from 'kysely';
 import { alongside as withAlongside } from '../db/alongside.ts';
+import { recordset } from '../db/recordset.ts';
 import type { Executor, Tx } from '../db/database.ts';
 import type { OrderEventType, OrdersTable } from '../db/schema.ts';
 import type { OutboxEvent } from '../events/event-repository.ts';
@@ -197,14 +198,93 @@ export async function createOrders(trx: Tx, programId: string, orders: NewOrder[
   return created;
 }
 
-/** Takes back orders createOrders made in this transaction, before anything else refers to them. */
-export async function dropCreatedOrders(trx: Tx, orderIds: string[]): Promise<number> {
-  if (orderIds.length === 0) return 0;
-  const { rows } = await sql<{ orders: number }>`
-    with e as (delete from order_events where order_id = any(${orderIds}::uuid[])),
-    d as (delete from orders where id = any(${orderIds}::uuid[]) returning id)
-    select count(*)::int as orders from d`.execute(trx);
-  return rows[0]?.orders ?? 0;
+/**
+ * Takes back what a batch recorded for requests it hands back, before anything else refers to it:
+ * the orders createOrders made in this transaction (with their events), and the events
+ * recordEventsOfOrders added to orders that existed.
+ */
+export async function dropRecorded(trx: Tx, recorded: { orderIds: string[]; eventIds: number[] }): Promise<{ orders: number; events: number }> {
+  if (recorded.orderIds.length === 0 && recorded.eventIds.length === 0) return { orders: 0, events: 0 };
+  const { rows } = await sql<{ orders: number; events: number }>`
+    with e as (delete from order_events where order_id = any(${recorded.orderIds}::uuid[]) or id = any(${recorded.eventIds}::bigint[]) returning order_id),
+    d as (delete from orders where id = any(${recorded.orderIds}::uuid[]) returning id)
+    select (select count(*)::int from d) as orders, (select count(*)::int from e where not (order_id = any(${recorded.orderIds}::uuid[]))) as events`.execute(trx);
+  return rows[0]!;
+}
+
+/**
+ * Locks the orders of these (store, external id) pairs that are linked to a member and were never
+ * paid nor cancelled, in id order (as every batch does, so two wait for each other and never
+ * deadlock); the rows come back as they are once locked. Others are not locked at all: above all
+ * no order still waiting for its shopper, which a member's enrolment locks in another order to
+ * claim it. A pair is found through the unique key's index, with or without a store.
+ */
+export async function lockUnpaidLinkedOrders(trx: Tx, programId: string, keys: { storeId: string | null; externalId: string }[]): Promise<OrderRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<OrderRow>`
+    with k as (${recordset(keys.map((k) => ({ store_id: k.storeId, external_id: k.externalId })), { store_id: 'uuid', external_id: 'text' })}),
+    ids as (
+      select o.id from k cross join lateral (
+        select id, member_id, paid_at, cancelled_at from orders where program_id = ${programId} and store_id is null and external_id = k.external_id and k.store_id is null
+        union all
+        select id, member_id, paid_at, cancelled_at from orders where program_id = ${programId} and store_id = k.store_id and external_id = k.external_id
+      ) o
+      -- Once linked, paid or cancelled, an order stays so: a row filtered out here cannot qualify later.
+      where o.member_id is not null and o.paid_at is null and o.cancelled_at is null
+    )
+    select o.* from orders o where o.id in (select id from ids)
+    order by o.id
+    for update of o`.execute(trx);
+  return rows;
+}
+
+/**
+ * Records a new event of each of these orders (locked by this transaction) unless the order has
+ * one with its id, and reads every event of those orders: by order, in occurrence order, with the
+ * id of the row recorded now (null: the event id was taken, a resend or a conflict), and whether
+ * the ledger holds anything of the order yet (awards, rule points, progress, tier activity).
+ * Read after the orders were locked, by a statement of its own, so that it sees everything any
+ * other transaction settled for them before.
+ */
+export async function recordEventsOfOrders(trx: Tx, programId: string, events: (OrderEventValues & { order_id: string })[]) {
+  type EventRow = { event_id: string; type: OrderEventType; occurred_at: Date; payload: unknown; received_at: Date };
+  const byOrder = new Map<string, { recordedId: number | null; settled: boolean; events: EventRow[] }>();
+  if (events.length === 0) return byOrder;
+  const { rows } = await sql<EventRow & { order_id: string; id: number; fresh: boolean; settled: boolean }>`
+    with r as (${recordset(events, {
+      order_id: 'uuid', event_id: 'text', type: 'text', occurred_at: 'timestamptz', payload: 'jsonb', payload_hash: 'text', received_at: 'timestamptz',
+    })}),
+    added as (
+      insert into order_events (program_id, order_id, event_id, type, occurred_at, payload, payload_hash, received_at)
+      select ${programId}, order_id, event_id, type, occurred_at, payload, payload_hash, received_at from r
+      on conflict (order_id, event_id) do nothing
+      returning id, order_id, event_id, type, occurred_at, payload, received_at
+    ),
+    -- The statement does not see its own inserts: the new rows come from the insert's RETURNING.
+    e as (
+      select order_id, id, true as fresh, event_id, type, occurred_at, payload, received_at from added
+      union all
+      select order_id, id, false, event_id, type, occurred_at, payload, received_at from order_events where order_id in (select order_id from r)
+    ),
+    settled as (
+      select o.id, (
+        exists (select 1 from awards a where a.order_id = o.id)
+        or exists (select 1 from rule_points p where p.member_id = o.member_id and p.source_type = 'order' and p.source_id = o.id)
+        or exists (select 1 from progress_contributions c where c.member_id = o.member_id and c.source_type = 'order' and c.source_id = o.id)
+        or exists (select 1 from tier_metric_events t where t.program_id = o.program_id and t.source_type = 'order' and split_part(t.source_id, '#', 1) = o.id::text)
+      ) as settled
+      from orders o where o.id in (select order_id from r)
+    )
+    select e.*, s.settled from e join settled s on s.id = e.order_id
+    order by e.order_id, e.occurred_at, e.event_id`.execute(trx);
+  for (const e of events) byOrder.set(e.order_id, { recordedId: null, settled: false, events: [] });
+  for (const { order_id: orderId, id, fresh, settled, ...event } of rows) {
+    const entry = byOrder.get(orderId)!;
+    if (fresh) entry.recordedId = id;
+    entry.settled = settled;
+    entry.events.push(event);
+  }
+  return byOrder;
 }
 
 /** lockMember for several members, in id order (two batches wait for each other, never deadlock). */

@@ -5,7 +5,7 @@ import { SINGLE } from '../../src/idempotency/run-idempotent.ts';
 import { openLedgerContext } from '../../src/ledger/ledger-context.ts';
 import { ingestOrderEventsMany, type OrderEventInput } from '../../src/orders/order-operations.ts';
 import { DAY, failMarkedBatches, setupTestApp, statementCounter, TestClock, type TestContext } from '../helpers.ts';
-import { createRule, expectLedgerOk, orderBody, sendEvent } from './order-helpers.ts';
+import { balance, createRule, expectLedgerOk, orderBody, sendEvent } from './order-helpers.ts';
 import { activity, ladder, putLadder, tierOf } from '../tiers/tier-kit.ts';
 
 /**
@@ -114,6 +114,57 @@ describe('order events under group commit', async () => {
     const again = await Promise.all(g.ms.map((m, i) => sendEvent(grouped.t, { ...paid(g.ids[i]!, m.id, i, new Date(grouped.clock.current!.getTime() + i)), ...(i % 3 === 1 ? { store: 'web' } : {}) })));
     expect(again.map((r) => r.status)).toEqual(g.ms.map(() => 200));
     expect(again.map((r) => normalise(r.body.order))).toEqual(g.results.map((r) => normalise(r.body.order)));
+    await expectLedgerOk(grouped.t);
+    await expectLedgerOk(alone.t);
+  });
+
+  it('orders created before and paid at once share transactions as new orders do; answers, ledger and records are those of each order alone', async () => {
+    const n = 16;
+    const scenario = async ({ t, clock }: { t: TestContext; clock: TestClock }, countStatements: boolean) => {
+      const ms = await members(t, n);
+      const ids = ms.map((_, i) => `life-${i}`);
+      // A quarter from a store; every order is created first (awaiting payment), one by one.
+      const store = (i: number) => (i % 4 === 1 ? { store: 'web' } : {});
+      for (const [i, m] of ms.entries()) {
+        const created = await sendEvent(t, { ...paid(ids[i]!, m.id, i, new Date(clock.current!.getTime() + i)), eventId: 'created', type: 'created', ...store(i) });
+        expect(created.status).toBe(201);
+        expect(created.body.order.points.awaiting).toBe('payment');
+      }
+      clock.advance(3_600_000);
+      if (countStatements) statements.count = 0;
+      // The same description, now paid: the order's first settlement.
+      const results = await Promise.all(ms.map((m, i) => sendEvent(t, {
+        ...paid(ids[i]!, m.id, i, new Date(clock.current!.getTime() + i)), order: orderBody(lines(i), { customer: { memberId: m.id } }), ...store(i),
+      })));
+      const used = statements.count;
+      expect(results.map((r) => r.status)).toEqual(ms.map(() => 201));
+      return { ms, ids, results, used };
+    };
+    const g = await scenario(grouped, true);
+    const a = await scenario(alone, false);
+    const shared = await transactionsOf(grouped.t, g.ids);
+    expect(shared).toBeLessThan(n);
+    expect(await transactionsOf(alone.t, a.ids)).toBe(n);
+    // 11 statements a batch, 12 when its events name stores (the new orders' 10, less counting
+    // the member's orders, plus locking the orders and recording their events), against 21 for
+    // each such event alone.
+    expect(g.used).toBeGreaterThanOrEqual(11 * shared);
+    expect(g.used).toBeLessThanOrEqual(12 * shared);
+    expect(g.results.map((r) => normalise(r.body))).toEqual(a.results.map((r) => normalise(r.body)));
+    expect(g.results.every((r) => r.body.order.status === 'paid' && r.body.order.events.length === 2 && r.body.order.points.held.points > 0)).toBe(true);
+    expect(await holdings(grouped.t, g.ms.map((m) => m.id))).toEqual(await holdings(alone.t, a.ms.map((m) => m.id)));
+    // Paid again: a duplicate. Fulfilled: a settled order, each alone, the same on either app.
+    const resend = async ({ t, clock }: { t: TestContext; clock: TestClock }, ms: { id: string }[], ids: string[]) => Promise.all(ms.map((m, i) =>
+      sendEvent(t, { ...paid(ids[i]!, m.id, i, new Date(clock.current!.getTime() + i)), ...(i % 4 === 1 ? { store: 'web' } : {}) })));
+    expect((await resend(grouped, g.ms, g.ids)).map((r) => r.status)).toEqual(g.ms.map(() => 200));
+    const fulfil = async ({ t, clock }: { t: TestContext; clock: TestClock }, ms: { id: string }[], ids: string[]) => Promise.all(ms.map((m, i) => sendEvent(t, {
+      ...paid(ids[i]!, m.id, i, new Date(clock.current!.getTime() + 60_000 + i)), eventId: 'fulfilled', type: 'fulfilled', ...(i % 4 === 1 ? { store: 'web' } : {}),
+    })));
+    const gf = await fulfil(grouped, g.ms, g.ids);
+    const af = await fulfil(alone, a.ms, a.ids);
+    expect(gf.map((r) => r.status)).toEqual(g.ms.map(() => 201));
+    expect(gf.map((r) => normalise(r.body))).toEqual(af.map((r) => normalise(r.body)));
+    expect(await holdings(grouped.t, g.ms.map((m) => m.id))).toEqual(await holdings(alone.t, a.ms.map((m) => m.id)));
     await expectLedgerOk(grouped.t);
     await expectLedgerOk(alone.t);
   });
@@ -260,6 +311,31 @@ describe('ingestOrderEventsMany, called directly', async () => {
     expect(answers.get(4)).toMatchObject({ code: 'currency_mismatch' });
     // hb-2 was created, then deleted when its earn turned out to need the single path.
     expect(await stored('hb-')).toEqual({ orders: ['hb-1'], events: 1 });
+  });
+
+  it('takes an existing order\'s first payment; hands back one paid before, one whose details changed, one not linked, a resend, and keeps none of their events', async () => {
+    const [a, b, c, d] = [await ready(), await ready(), await ready(), await ready()];
+    const at = clock.current!;
+    const create = async (orderId: string, order: OrderEventInput['order']) => {
+      expect((await sendEvent(t, { orderId, eventId: 'created', type: 'created', occurredAt: at.toISOString(), order })).status).toBe(201);
+    };
+    await create('ex-1', event('ex-1', a.id, at).order);
+    await create('ex-2', event('ex-2', b.id, at).order);
+    expect((await sendEvent(t, { ...event('ex-2', b.id, at) })).status).toBe(201); // paid: settled before
+    await create('ex-3', event('ex-3', c.id, at).order);
+    await create('ex-4', { currency: 'USD', customer: { email: 'ex4@example.com' }, lines: [{ id: 'l1', quantity: 1, unitPriceMinor: 2500 }] });
+    const later = new Date(at.getTime() + 60_000);
+    const fulfilled = { ...event('ex-2', b.id, later), eventId: 'fulfilled', type: 'fulfilled' as const };
+    const otherLines = { ...event('ex-3', c.id, later), order: { currency: 'USD', customer: { memberId: c.id }, lines: [{ id: 'l1', quantity: 2, unitPriceMinor: 2500 }] } };
+    const answers = await batch([event('ex-1', a.id, later), fulfilled, otherLines, event('ex-4', d.id, later)]);
+    expect(answers.get(0)).toMatchObject({ duplicate: false, order: { orderId: 'ex-1', status: 'paid', points: { held: { points: 25 }, orderNumber: 1 } } });
+    expect((answers.get(0) as { order: { events: unknown[] } }).order.events).toHaveLength(2);
+    expect([1, 2, 3].map((i) => answers.get(i))).toEqual([SINGLE, SINGLE, SINGLE]);
+    // Each handed-back event was recorded, then taken back: only the orders' earlier events remain.
+    expect(await stored('ex-')).toEqual({ orders: ['ex-1', 'ex-2', 'ex-3', 'ex-4'], events: 2 + 2 + 1 + 1 });
+    // The same payment again: the single path answers it as a resend.
+    expect([...(await batch([event('ex-1', a.id, later)])).values()]).toEqual([SINGLE]);
+    expect((await balance(t, a.id)).available).toBe(1 + 25);
   });
 
   it('hands everything back when a rule version takes effect between the orders\' times', async () => {
