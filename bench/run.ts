@@ -172,7 +172,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
   figure('raw PostgreSQL ceiling: entry + balance, 1 transaction/event', rawRate, 'events/s');
   cpuFigures(results.raw!);
   const labels: Record<string, string> = {
-    'order-paid': 'order-paid → rules → ledger', earn: 'earn (POST /members/:id/earn)', 'order-lifecycle': 'order lifecycle: created, then paid (both events)',
+    'order-paid': 'order-paid → rules → ledger', earn: 'earn (POST /members/:id/earn)', 'order-lifecycle': 'order lifecycle: created, paid, fulfilled (every event)',
   };
   for (const w of workloads) {
     const rs = results[w.name]!;

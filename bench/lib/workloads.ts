@@ -59,34 +59,35 @@ export function orderPaid(runId: string): Workload {
 }
 
 /**
- * The order flow most shops send: each client creates an order, then pays it (two events of one
- * order, one after the other). The first is a new order, group-committed as in orderPaid; the
- * second changes an order that exists: its first settlement, grouped too (docs/architecture.md,
- * "Group commit"). Counts both events.
+ * The order flow most shops send: each client creates an order, pays it, then fulfils it (three
+ * events of one order, one after the other, the same description each time). The first is a new
+ * order, group-committed as in orderPaid; the payment is the order's first settlement and the
+ * fulfilment changes nothing in the ledger (points vest from payment), both grouped too
+ * (docs/architecture.md, "Group commit"). Counts every event.
  */
 export function orderLifecycle(runId: string): Workload {
-  const open = new Map<number, { orderId: string; memberId: string; quantity: number }>();
+  const STEPS = ['created', 'paid', 'fulfilled'] as const;
+  const open = new Map<number, { orderId: string; memberId: string; quantity: number; next: number }>();
   return {
     name: 'order-lifecycle',
-    description: 'POST /v1/orders/events "created", then "paid" for the same order (a new order, then a change to it)',
+    description: 'POST /v1/orders/events "created", then "paid", then "fulfilled" for the same order (a new order, then changes to it)',
     ok: 201,
     request(program, worker, n) {
-      // Even requests open an order; odd ones pay the worker's open order (its second event).
+      // A phase starts counting from 0 again: its first request opens a new order.
       let order = open.get(worker);
-      const paying = n % 2 === 1 && order !== undefined;
-      if (!paying) {
-        order = { orderId: `bench-life-${runId}-${worker}-${randomUUID()}`, memberId: pick(program.members).id, quantity: 1 + (n % 3) };
+      if (n === 0 || !order) {
+        order = { orderId: `bench-life-${runId}-${worker}-${randomUUID()}`, memberId: pick(program.members).id, quantity: 1 + (n % 3), next: 0 };
         open.set(worker, order);
-      } else {
-        open.delete(worker);
       }
+      const type = STEPS[order.next]!;
+      if (++order.next === STEPS.length) open.delete(worker);
       return {
         method: 'POST', path: '/v1/orders/events',
         body: {
-          orderId: order!.orderId, eventId: paying ? 'paid' : 'created', type: paying ? 'paid' : 'created', occurredAt: new Date().toISOString(),
+          orderId: order.orderId, eventId: type, type, occurredAt: new Date().toISOString(),
           order: {
-            currency: 'USD', customer: { memberId: order!.memberId },
-            lines: [{ id: 'l1', sku: 'SKU-1', quantity: order!.quantity, unitPriceMinor: 1999 }, { id: 'l2', sku: 'SKU-2', quantity: 1, unitPriceMinor: 4500 }],
+            currency: 'USD', customer: { memberId: order.memberId },
+            lines: [{ id: 'l1', sku: 'SKU-1', quantity: order.quantity, unitPriceMinor: 1999 }, { id: 'l2', sku: 'SKU-2', quantity: 1, unitPriceMinor: 4500 }],
           },
         },
       };

@@ -1,5 +1,5 @@
 import { releaseVouchers } from '../rewards/voucher-operations.ts';
-import { loadLadder, newOrdersActivityInsert, settleOrderTierActivity } from '../tiers/tier-operations.ts';
+import { loadLadder, newOrdersActivityInsert, orderTierDesired, settleOrderTierActivity } from '../tiers/tier-operations.ts';
 import { SINGLE } from '../idempotency/run-idempotent.ts';
 import { createHash } from 'node:crypto';
 import type { OrderEventType } from '../db/schema.ts';
@@ -226,8 +226,8 @@ export type GroupedOrderAnswer = { duplicate: false; order: Awaited<ReturnType<t
 /**
  * What a batch may take, from the request alone: a description of an order (created, paid or
  * fulfilled) that names its member by id, is paid with money only and cancels or refunds
- * nothing — an order's first event, or the payment of one created before. Anything else goes
- * through ingestOrderEvent on its own.
+ * nothing — an order's first event, or a later one such as its payment or fulfilment. Anything
+ * else goes through ingestOrderEvent on its own.
  */
 export function groupableOrderEvent(input: OrderEventInput): boolean {
   return input.refund === undefined && (input.type === 'created' || input.type === 'paid' || input.type === 'fulfilled')
@@ -237,13 +237,14 @@ export function groupableOrderEvent(input: OrderEventInput): boolean {
 /**
  * The order events of a group commit, in one transaction, for what ingestOrderEvent would do in a
  * program whose rules need nothing but the order and the member (no per-member caps, no threshold
- * or challenge progress) to a new order, or to an order's first settlement (a created order now
- * paid, with nothing of it in the ledger yet): every order created or locked, its member locked,
- * counted, evaluated (or its frozen evaluation taken), earned, awarded and recorded together, each
+ * or challenge progress) to a new order, to an order's first settlement (a created order now
+ * paid, with nothing of it in the ledger yet), or to an event that changes nothing in the ledger
+ * (a paid order fulfilled, its points vesting from payment): every order created or locked, its
+ * member locked, counted, evaluated (or its frozen evaluation taken), earned, awarded and recorded together, each
  * step one statement for the whole batch (with a tier ladder, each member's tier is read and their
  * qualification settled one by one). Any event that would take another path is answered SINGLE
- * and runs on its own after this commit: a resend, a later event of an order settled before, an
- * order whose details changed or with refunds, a member who is missing, not active or named twice
+ * and runs on its own after this commit: a resend, an event that would earn or reverse points of
+ * an order settled before, an order whose details changed or with refunds, a member who is missing, not active or named twice
  * in the batch, a wallet the earn cannot be written to at once, rules that changed between the
  * orders' times. An order this batch created, or an event it recorded, and then hands back is
  * deleted before anything refers to it, so its own run finds nothing. Every event's answer is what
@@ -300,16 +301,17 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
   const created = new Map((await repo.createOrders(ctx.trx, ctx.program.id, valid.map((v) => ({ storeId: v.store?.id ?? null, externalId: v.r.input.orderId, event: v.event }))))
     .map((o) => [orderKey(o.store_id, o.external_id), o]));
 
-  // An order that exists goes with the batch when this event is its first settlement: never paid
-  // nor cancelled and nothing of it in the ledger yet (created, now paid), its member linked and
-  // named by the event, its stored evaluation still that of its details. It is then settled as a
-  // new order is, from all its events. Anything else about an existing order is handed back.
+  // An order that exists goes with the batch when its member is linked and named by the event, it
+  // is not cancelled, and its stored evaluation is still that of its details; then either nothing
+  // of it is in the ledger yet (created, now paid: settled as a new order is, from all its
+  // events), or this event changes nothing there (paid, now fulfilled: only the order's columns
+  // and its outbox event). Anything else about an existing order is handed back.
   const before = valid.filter((v) => !created.has(keyOf(v)));
-  const existing = new Map((await repo.lockUnpaidLinkedOrders(ctx.trx, ctx.program.id, before.map((v) => ({ storeId: v.store?.id ?? null, externalId: v.r.input.orderId }))))
+  const existing = new Map((await repo.lockLinkedOrders(ctx.trx, ctx.program.id, before.map((v) => ({ storeId: v.store?.id ?? null, externalId: v.r.input.orderId }))))
     .map((o) => [orderKey(o.store_id, o.external_id), o]));
   const changing = before.filter((v) => {
     const order = existing.get(keyOf(v));
-    if (order && order.paid_at === null && order.cancelled_at === null && order.member_id === memberOf(v) && order.evaluation !== null && order.context !== null) return true;
+    if (order && order.cancelled_at === null && order.member_id === memberOf(v) && order.evaluation !== null && order.context !== null) return true;
     answers.set(v.r.index, SINGLE);
     return false;
   });
@@ -347,14 +349,16 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     const state = deriveOrderState(eventRecords(events), storeCode);
     if (fresh) {
       invariant(state.placedAt.getTime() === v.placedAt.getTime() && state.details, 'a new order is placed when its first description says');
-    } else if (rec!.settled || !state.details || state.details.paidWithPoints || state.cancelledAt || state.refunds.length > 0
+    } else if (rec!.traces.progress || !state.details || state.details.paidWithPoints || state.cancelledAt || state.refunds.length > 0
       || order.evaluated_hash !== detailsHashOf(state.details, state.placedAt, storeCode)) {
-      // Points paid with, a cancellation, refunds or other details to evaluate: the single path settles them.
+      // Progress, points paid with, a cancellation, refunds or other details to evaluate: the single path settles them.
       drop(v.r.index, order, recordedEventId);
       continue;
     }
-    live.push({ ...v, storeCode, order, member, events, state, details: state.details!, recordedEventId });
+    live.push({ ...v, storeCode, order, member, events, state, details: state.details!, recordedEventId, traces: fresh ? null : rec!.traces });
   }
+  /** The awards of the orders settled before, as the single path reads them. */
+  const prior = await awardRepo.awardsOf(ctx.trx, 'order_id', live.filter((l) => l.traces?.awards).map((l) => l.order.id));
   const numbers = await repo.countEarlierOrdersMany(ctx.trx, live.filter((l) => l.recordedEventId === null)
     .map((l) => ({ orderId: l.order.id, memberId: l.member.id, placedAt: l.state.placedAt })));
 
@@ -383,8 +387,13 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
       continue;
     }
     const { groups, perRule } = awardGroups(l.order, l.state, evaluation);
+    if (l.traces?.settled && !changesNothing(l.state, groups, perRule, prior.get(l.order.id) ?? [], l.traces)) {
+      drop(l.r.index, l.order, l.recordedEventId);
+      continue;
+    }
     const earnIndexes = new Map<number, string>();
-    for (const [component, g] of l.state.shares ? groups : []) {
+    // An order settled before holds what it should already (changesNothing): nothing to earn.
+    for (const [component, g] of l.state.shares && !l.traces?.settled ? groups : []) {
       const desired = desiredOf(g);
       if (desired === 0) continue;
       earnIndexes.set(earns.length, component);
@@ -421,9 +430,11 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     program_id: ctx.program.id, member_id: e.member.id, operation_id: written.get(i)!.operation.id, component, order_id: e.order.id, action_id: null,
     breakdown: breakdownOf(e.groups.get(component)!), created_at: ctx.now,
   })));
-  const rulePoints = kept.flatMap((e) => ruleRepo.rulePointRows(
+  // An order settled before keeps its rule points and tier activity: this event changes neither.
+  const first = kept.filter((e) => !e.traces?.settled);
+  const rulePoints = first.flatMap((e) => ruleRepo.rulePointRows(
     { programId: ctx.program.id, memberId: e.member.id, type: 'order', id: e.order.id, occurredAt: e.state.placedAt }, e.perRule));
-  const counting = kept.filter((e) => e.state.shares);
+  const counting = first.filter((e) => e.state.shares);
   const activity = ladder ? undefined : await newOrdersActivityInsert(ctx, counting.map((e) => ({
     memberId: e.member.id, orderId: e.order.id, placedAt: e.state.placedAt, ...tierActivityOf(e.state),
   })));
@@ -447,7 +458,7 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     'every award, rule point and tier activity of the batch is new');
   for (const e of kept) {
     // The order's awards as awardsOfOrder would read them: this batch's earns, nothing reversed yet.
-    const own: awardRepo.AwardBrief[] = [...e.earnIndexes].map(([i, component]) => {
+    const own: awardRepo.AwardBrief[] = e.traces?.settled ? prior.get(e.order.id) ?? [] : [...e.earnIndexes].map(([i, component]) => {
       const { lot } = plans.get(i)!.plan.write;
       return {
         operation_id: written.get(i)!.operation.id, component, wallet: e.groups.get(component)!.wallet, amount: earns[i]!.input.amount, reversed: 0,
@@ -645,6 +656,24 @@ function awardGroups(order: Pick<OrderRow, 'id'>, state: OrderState, evaluation:
 }
 
 const desiredOf = (g: AwardGroup) => g.items.reduce((s, i) => s + i.points, 0);
+
+/**
+ * Whether settling an order settled before would change nothing in the ledger, by the single
+ * path's own tests: every order component's award holds what it should (settleComponent earns or
+ * reverses only a difference, components without items should hold nothing), the rule points are
+ * those the evaluation gives, and the tier activity is what it should count (a paid order
+ * fulfilled, its points vesting from payment).
+ */
+function changesNothing(state: OrderState, groups: Map<string, AwardGroup>, perRule: Map<string, number>, awards: awardRepo.AwardBrief[], traces: repo.OrderLedgerTraces): boolean {
+  const held = new Map<string, number>();
+  for (const a of awards) if (a.component.startsWith('order:')) held.set(a.component, (held.get(a.component) ?? 0) + a.amount - a.reversed);
+  for (const [component, g] of groups) if (desiredOf(g) !== (held.get(component) ?? 0)) return false;
+  for (const [component, points] of held) if (!groups.has(component) && points !== 0) return false;
+  const rules = Object.entries(traces.rulePoints);
+  if (rules.length !== perRule.size || rules.some(([ruleId, points]) => perRule.get(ruleId) !== points)) return false;
+  const tier = orderTierDesired(tierActivityOf(state));
+  return tier.net_spend === traces.tier.netSpend && tier.orders === traces.tier.orders;
+}
 
 function vestsAtOf(state: OrderState, g: AwardGroup): Date | null {
   const basis = earningBasis(state, g.from);

@@ -213,24 +213,24 @@ export async function dropRecorded(trx: Tx, recorded: { orderIds: string[]; even
 }
 
 /**
- * Locks the orders of these (store, external id) pairs that are linked to a member and were never
- * paid nor cancelled, in id order (as every batch does, so two wait for each other and never
- * deadlock); the rows come back as they are once locked. Others are not locked at all: above all
- * no order still waiting for its shopper, which a member's enrolment locks in another order to
- * claim it. A pair is found through the unique key's index, with or without a store.
+ * Locks the orders of these (store, external id) pairs that are linked to a member and not
+ * cancelled, in id order (as every batch does, so two wait for each other and never deadlock); the
+ * rows come back as they are once locked. Others are not locked at all: above all no order still
+ * waiting for its shopper, which a member's enrolment locks in another order to claim it. A pair
+ * is found through the unique key's index, with or without a store.
  */
-export async function lockUnpaidLinkedOrders(trx: Tx, programId: string, keys: { storeId: string | null; externalId: string }[]): Promise<OrderRow[]> {
+export async function lockLinkedOrders(trx: Tx, programId: string, keys: { storeId: string | null; externalId: string }[]): Promise<OrderRow[]> {
   if (keys.length === 0) return [];
   const { rows } = await sql<OrderRow>`
     with k as (${recordset(keys.map((k) => ({ store_id: k.storeId, external_id: k.externalId })), { store_id: 'uuid', external_id: 'text' })}),
     ids as (
       select o.id from k cross join lateral (
-        select id, member_id, paid_at, cancelled_at from orders where program_id = ${programId} and store_id is null and external_id = k.external_id and k.store_id is null
+        select id, member_id, cancelled_at from orders where program_id = ${programId} and store_id is null and external_id = k.external_id and k.store_id is null
         union all
-        select id, member_id, paid_at, cancelled_at from orders where program_id = ${programId} and store_id = k.store_id and external_id = k.external_id
+        select id, member_id, cancelled_at from orders where program_id = ${programId} and store_id = k.store_id and external_id = k.external_id
       ) o
-      -- Once linked, paid or cancelled, an order stays so: a row filtered out here cannot qualify later.
-      where o.member_id is not null and o.paid_at is null and o.cancelled_at is null
+      -- Once linked or cancelled, an order stays so: a row filtered out here cannot qualify later.
+      where o.member_id is not null and o.cancelled_at is null
     )
     select o.* from orders o where o.id in (select id from ids)
     order by o.id
@@ -238,19 +238,33 @@ export async function lockUnpaidLinkedOrders(trx: Tx, programId: string, keys: {
   return rows;
 }
 
+/** What the ledger holds of an order: what its settlement so far wrote. */
+export interface OrderLedgerTraces {
+  /** Any award, rule point, progress contribution or tier activity of it: it has been settled. */
+  settled: boolean;
+  /** Rule points by rule id. */
+  rulePoints: Record<string, number>;
+  /** Its tier activity so far (settleOrderTierActivity's starting point). */
+  tier: { netSpend: number; orders: number };
+  progress: boolean;
+  awards: boolean;
+}
+
 /**
  * Records a new event of each of these orders (locked by this transaction) unless the order has
  * one with its id, and reads every event of those orders: by order, in occurrence order, with the
- * id of the row recorded now (null: the event id was taken, a resend or a conflict), and whether
- * the ledger holds anything of the order yet (awards, rule points, progress, tier activity).
- * Read after the orders were locked, by a statement of its own, so that it sees everything any
- * other transaction settled for them before.
+ * id of the row recorded now (null: the event id was taken, a resend or a conflict), and what the
+ * ledger holds of the order (awards, rule points, progress, tier activity). Read after the orders
+ * were locked, by a statement of its own, so that it sees everything any other transaction
+ * settled for them before.
  */
 export async function recordEventsOfOrders(trx: Tx, programId: string, events: (OrderEventValues & { order_id: string })[]) {
   type EventRow = { event_id: string; type: OrderEventType; occurred_at: Date; payload: unknown; received_at: Date };
-  const byOrder = new Map<string, { recordedId: number | null; settled: boolean; events: EventRow[] }>();
+  const byOrder = new Map<string, { recordedId: number | null; traces: OrderLedgerTraces; events: EventRow[] }>();
   if (events.length === 0) return byOrder;
-  const { rows } = await sql<EventRow & { order_id: string; id: number; fresh: boolean; settled: boolean }>`
+  const { rows } = await sql<EventRow & {
+    order_id: string; id: number; fresh: boolean; awards: boolean; progress: boolean; rule_points: Record<string, number>; net_spend: number; orders: number; tier_rows: number;
+  }>`
     with r as (${recordset(events, {
       order_id: 'uuid', event_id: 'text', type: 'text', occurred_at: 'timestamptz', payload: 'jsonb', payload_hash: 'text', received_at: 'timestamptz',
     })}),
@@ -266,22 +280,30 @@ export async function recordEventsOfOrders(trx: Tx, programId: string, events: (
       union all
       select order_id, id, false, event_id, type, occurred_at, payload, received_at from order_events where order_id in (select order_id from r)
     ),
-    settled as (
-      select o.id, (
-        exists (select 1 from awards a where a.order_id = o.id)
-        or exists (select 1 from rule_points p where p.member_id = o.member_id and p.source_type = 'order' and p.source_id = o.id)
-        or exists (select 1 from progress_contributions c where c.member_id = o.member_id and c.source_type = 'order' and c.source_id = o.id)
-        or exists (select 1 from tier_metric_events t where t.program_id = o.program_id and t.source_type = 'order' and split_part(t.source_id, '#', 1) = o.id::text)
-      ) as settled
-      from orders o where o.id in (select order_id from r)
+    held as (
+      select o.id,
+        exists (select 1 from awards a where a.order_id = o.id) as awards,
+        exists (select 1 from progress_contributions c where c.member_id = o.member_id and c.source_type = 'order' and c.source_id = o.id) as progress,
+        coalesce((select jsonb_object_agg(p.rule_id, p.points) from rule_points p where p.member_id = o.member_id and p.source_type = 'order' and p.source_id = o.id), '{}') as rule_points,
+        t.net_spend, t.orders, t.tier_rows
+      from orders o
+      cross join lateral (
+        select coalesce(sum(amount) filter (where metric = 'net_spend'), 0)::bigint as net_spend, coalesce(sum(amount) filter (where metric = 'orders'), 0)::bigint as orders,
+          count(*)::int as tier_rows
+        from tier_metric_events where program_id = o.program_id and source_type = 'order' and split_part(source_id, '#', 1) = o.id::text
+      ) t
+      where o.id in (select order_id from r)
     )
-    select e.*, s.settled from e join settled s on s.id = e.order_id
+    select e.*, h.awards, h.progress, h.rule_points, h.net_spend, h.orders, h.tier_rows from e join held h on h.id = e.order_id
     order by e.order_id, e.occurred_at, e.event_id`.execute(trx);
-  for (const e of events) byOrder.set(e.order_id, { recordedId: null, settled: false, events: [] });
-  for (const { order_id: orderId, id, fresh, settled, ...event } of rows) {
-    const entry = byOrder.get(orderId)!;
+  for (const { order_id: orderId, id, fresh, awards, progress, rule_points: rulePoints, net_spend: netSpend, orders, tier_rows: tierRows, ...event } of rows) {
+    let entry = byOrder.get(orderId);
+    if (!entry) {
+      const settled = awards || progress || Object.keys(rulePoints).length > 0 || tierRows > 0;
+      entry = { recordedId: null, traces: { settled, rulePoints, tier: { netSpend, orders }, progress, awards }, events: [] };
+      byOrder.set(orderId, entry);
+    }
     if (fresh) entry.recordedId = id;
-    entry.settled = settled;
     entry.events.push(event);
   }
   return byOrder;

@@ -10,23 +10,29 @@ type Body = { orderId: string; eventId: string; type: string; order: { customer:
 const body = (w: ReturnType<typeof orderLifecycle>, worker: number, n: number) => w.request(program, worker, n).body as Body;
 
 describe('the order lifecycle workload', () => {
-  it('creates an order, then pays that same order, per client', () => {
+  it('creates an order, pays it, then fulfils it, per client, then starts another', () => {
     const w = orderLifecycle('run');
-    const created = [body(w, 0, 0), body(w, 1, 0)];
-    const paid = [body(w, 1, 1), body(w, 0, 1)];
-    expect(created.map((b) => b.type)).toEqual(['created', 'created']);
-    expect(paid.map((b) => b.type)).toEqual(['paid', 'paid']);
-    expect(paid[0]!.orderId).toBe(created[1]!.orderId);
-    expect(paid[1]!.orderId).toBe(created[0]!.orderId);
-    // The paid event describes the order as its first event did: a change of status, not of content.
-    expect(paid[1]!.order).toEqual(created[0]!.order);
-    expect(created[0]!.orderId).not.toBe(created[1]!.orderId);
-    expect(body(w, 0, 2).orderId).not.toBe(created[0]!.orderId);
+    // Two clients interleaved: each follows its own order.
+    const a = [body(w, 0, 0), body(w, 0, 1)];
+    const b = [body(w, 1, 0)];
+    a.push(body(w, 0, 2));
+    b.push(body(w, 1, 1), body(w, 1, 2));
+    for (const events of [a, b]) {
+      expect(events.map((e) => e.type)).toEqual(['created', 'paid', 'fulfilled']);
+      expect(new Set(events.map((e) => e.orderId)).size).toBe(1);
+      // Every event describes the order as its first did: changes of status, not of content.
+      expect(events.every((e) => JSON.stringify(e.order) === JSON.stringify(events[0]!.order))).toBe(true);
+    }
+    expect(a[0]!.orderId).not.toBe(b[0]!.orderId);
+    const next = body(w, 0, 3);
+    expect(next.type).toBe('created');
+    expect(next.orderId).not.toBe(a[0]!.orderId);
   });
 
-  it('opens a new order when a phase starts again with an order left unpaid', () => {
+  it('opens a new order when a phase starts again with one left open', () => {
     const w = orderLifecycle('run');
     const first = body(w, 3, 0);
+    expect(body(w, 3, 1).type).toBe('paid');
     // A new phase counts from 0 again: its first request opens another order.
     const again = body(w, 3, 0);
     expect(again.type).toBe('created');

@@ -118,7 +118,7 @@ describe('order events under group commit', async () => {
     await expectLedgerOk(alone.t);
   });
 
-  it('orders created before and paid at once share transactions as new orders do; answers, ledger and records are those of each order alone', async () => {
+  it('orders created before, then paid, then fulfilled at once share transactions as new orders do; answers, ledger and records are those of each order alone', async () => {
     const n = 16;
     const scenario = async ({ t, clock }: { t: TestContext; clock: TestClock }, countStatements: boolean) => {
       const ms = await members(t, n);
@@ -160,9 +160,18 @@ describe('order events under group commit', async () => {
     const fulfil = async ({ t, clock }: { t: TestContext; clock: TestClock }, ms: { id: string }[], ids: string[]) => Promise.all(ms.map((m, i) => sendEvent(t, {
       ...paid(ids[i]!, m.id, i, new Date(clock.current!.getTime() + 60_000 + i)), eventId: 'fulfilled', type: 'fulfilled', ...(i % 4 === 1 ? { store: 'web' } : {}),
     })));
+    statements.count = 0;
     const gf = await fulfil(grouped, g.ms, g.ids);
+    const fulfilStatements = statements.count;
     const af = await fulfil(alone, a.ms, a.ids);
     expect(gf.map((r) => r.status)).toEqual(g.ms.map(() => 201));
+    // The fulfilment changes nothing in the ledger (points vest from payment): grouped too, in 10
+    // statements a batch (11 with stores): no earn, one more to read the orders' awards.
+    const fulfilShared = await transactionsOf(grouped.t, g.ids);
+    expect(fulfilShared).toBeLessThan(n);
+    expect(await transactionsOf(alone.t, a.ids)).toBe(n);
+    expect(fulfilStatements).toBeGreaterThanOrEqual(10 * fulfilShared);
+    expect(fulfilStatements).toBeLessThanOrEqual(11 * fulfilShared);
     expect(gf.map((r) => normalise(r.body))).toEqual(af.map((r) => normalise(r.body)));
     expect(await holdings(grouped.t, g.ms.map((m) => m.id))).toEqual(await holdings(alone.t, a.ms.map((m) => m.id)));
     await expectLedgerOk(grouped.t);
@@ -313,8 +322,8 @@ describe('ingestOrderEventsMany, called directly', async () => {
     expect(await stored('hb-')).toEqual({ orders: ['hb-1'], events: 1 });
   });
 
-  it('takes an existing order\'s first payment; hands back one paid before, one whose details changed, one not linked, a resend, and keeps none of their events', async () => {
-    const [a, b, c, d] = [await ready(), await ready(), await ready(), await ready()];
+  it('takes an order\'s payment and a paid order\'s fulfilment; hands back one whose ledger would change, one whose details changed, one not linked, a resend, and keeps none of their events', async () => {
+    const [a, b, c, d, e] = [await ready(), await ready(), await ready(), await ready(), await ready()];
     const at = clock.current!;
     const create = async (orderId: string, order: OrderEventInput['order']) => {
       expect((await sendEvent(t, { orderId, eventId: 'created', type: 'created', occurredAt: at.toISOString(), order })).status).toBe(201);
@@ -324,18 +333,26 @@ describe('ingestOrderEventsMany, called directly', async () => {
     expect((await sendEvent(t, { ...event('ex-2', b.id, at) })).status).toBe(201); // paid: settled before
     await create('ex-3', event('ex-3', c.id, at).order);
     await create('ex-4', { currency: 'USD', customer: { email: 'ex4@example.com' }, lines: [{ id: 'l1', quantity: 1, unitPriceMinor: 2500 }] });
+    await create('ex-5', event('ex-5', e.id, at).order);
+    const paid5 = await sendEvent(t, { ...event('ex-5', e.id, at) });
+    // Its points taken back by hand: a later event of the order earns them again (single path).
+    expect((await t.call('POST', `/v1/operations/${paid5.body.order.points.operations[0].operationId}/reverse`, { body: {} })).status).toBe(201);
     const later = new Date(at.getTime() + 60_000);
-    const fulfilled = { ...event('ex-2', b.id, later), eventId: 'fulfilled', type: 'fulfilled' as const };
+    const fulfilled = (orderId: string, memberId: string) => ({ ...event(orderId, memberId, later), eventId: 'fulfilled', type: 'fulfilled' as const });
     const otherLines = { ...event('ex-3', c.id, later), order: { currency: 'USD', customer: { memberId: c.id }, lines: [{ id: 'l1', quantity: 2, unitPriceMinor: 2500 }] } };
-    const answers = await batch([event('ex-1', a.id, later), fulfilled, otherLines, event('ex-4', d.id, later)]);
+    const answers = await batch([event('ex-1', a.id, later), fulfilled('ex-2', b.id), otherLines, event('ex-4', d.id, later), fulfilled('ex-5', e.id)]);
     expect(answers.get(0)).toMatchObject({ duplicate: false, order: { orderId: 'ex-1', status: 'paid', points: { held: { points: 25 }, orderNumber: 1 } } });
     expect((answers.get(0) as { order: { events: unknown[] } }).order.events).toHaveLength(2);
-    expect([1, 2, 3].map((i) => answers.get(i))).toEqual([SINGLE, SINGLE, SINGLE]);
+    // Fulfilled after payment: points vest from payment, so only the order's status changes.
+    expect(answers.get(1)).toMatchObject({ duplicate: false, order: { orderId: 'ex-2', status: 'fulfilled', points: { held: { points: 25 } } } });
+    expect((answers.get(1) as { order: { points: { operations: unknown[] } } }).order.points.operations).toHaveLength(1);
+    expect([2, 3, 4].map((i) => answers.get(i))).toEqual([SINGLE, SINGLE, SINGLE]);
     // Each handed-back event was recorded, then taken back: only the orders' earlier events remain.
-    expect(await stored('ex-')).toEqual({ orders: ['ex-1', 'ex-2', 'ex-3', 'ex-4'], events: 2 + 2 + 1 + 1 });
+    expect(await stored('ex-')).toEqual({ orders: ['ex-1', 'ex-2', 'ex-3', 'ex-4', 'ex-5'], events: 2 + 3 + 1 + 1 + 2 });
     // The same payment again: the single path answers it as a resend.
     expect([...(await batch([event('ex-1', a.id, later)])).values()]).toEqual([SINGLE]);
     expect((await balance(t, a.id)).available).toBe(1 + 25);
+    expect((await balance(t, b.id)).available).toBe(1 + 25);
   });
 
   it('hands everything back when a rule version takes effect between the orders\' times', async () => {
