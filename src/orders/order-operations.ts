@@ -165,9 +165,7 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
   if (!recorded) {
     const existing = await repo.findOrderEvent(ctx.trx, order.id, input.eventId);
     invariant(existing, 'an order event that conflicted exists');
-    if (existing.payload_hash !== event.payload_hash) {
-      throw new ProblemError('order_event_conflict', `event "${input.eventId}" of order "${input.orderId}" was already received as a ${existing.type} event with other content`, { eventId: input.eventId });
-    }
+    if (existing.payload_hash !== event.payload_hash) throw eventConflict(input, existing.type);
     // The row was locked by lockOrCreateOrder in this transaction: it is current.
     return { duplicate: true, order: await orderView(ctx, order) };
   }
@@ -188,6 +186,10 @@ export async function ingestOrderEvent(ctx: LedgerContext, input: OrderEventInpu
 
 /** When an event says its order was placed: its details' placedAt, else its own time. */
 const placedAtOf = (input: OrderEventInput, occurredAt: Date) => (input.order?.placedAt !== undefined ? new Date(input.order.placedAt) : occurredAt);
+
+/** A resend of an event id with other content. */
+const eventConflict = (input: OrderEventInput, receivedAs: OrderEventType) => new ProblemError('order_event_conflict',
+  `event "${input.eventId}" of order "${input.orderId}" was already received as a ${receivedAs} event with other content`, { eventId: input.eventId });
 
 const unknownStore = (code: string) => new ProblemError('unknown_store', `this program has no store "${code}"`, { store: code });
 
@@ -221,7 +223,7 @@ export interface GroupedOrderEvent {
   input: OrderEventInput;
 }
 
-export type GroupedOrderAnswer = { duplicate: false; order: Awaited<ReturnType<typeof orderView>> } | typeof SINGLE | ProblemError;
+export type GroupedOrderAnswer = { duplicate: boolean; order: Awaited<ReturnType<typeof orderView>> } | typeof SINGLE | ProblemError;
 
 /**
  * What a batch may take, from the request alone: a description of an order (created, paid or
@@ -243,12 +245,13 @@ export function groupableOrderEvent(input: OrderEventInput): boolean {
  * member locked, counted, evaluated (or its frozen evaluation taken), earned, awarded and recorded together, each
  * step one statement for the whole batch (with a tier ladder, each member's tier is read and their
  * qualification settled one by one). Any event that would take another path is answered SINGLE
- * and runs on its own after this commit: a resend, an event that would earn or reverse points of
+ * and runs on its own after this commit: an event that would earn or reverse points of
  * an order settled before, an order whose details changed or with refunds, a member who is missing, not active or named twice
  * in the batch, a wallet the earn cannot be written to at once, rules that changed between the
  * orders' times. An order this batch created, or an event it recorded, and then hands back is
- * deleted before anything refers to it, so its own run finds nothing. Every event's answer is what
- * ingestOrderEvent would have answered.
+ * deleted before anything refers to it, so its own run finds nothing. A resend of an event the
+ * order has is answered as a duplicate (or refused, with other content) from the batch. Every
+ * event's answer is what ingestOrderEvent would have answered.
  */
 export async function ingestOrderEventsMany(ctx: LedgerContext, requests: GroupedOrderEvent[]): Promise<Map<number, GroupedOrderAnswer>> {
   const answers = new Map<number, GroupedOrderAnswer>();
@@ -316,10 +319,16 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     return false;
   });
   const recorded = await repo.recordEventsOfOrders(ctx.trx, ctx.program.id, changing.map((v) => ({ order_id: existing.get(keyOf(v))!.id, ...v.event })));
-  // A resend, or another event under the same id: the single path answers it.
+  // An event id taken already: a resend (answered as a duplicate once the awards are read, below)
+  // or other content under it (refused), as the single path answers them.
+  const resent: (typeof valid)[number][] = [];
   const changed = changing.filter((v) => {
-    if (recorded.get(existing.get(keyOf(v))!.id)!.recordedId !== null) return true;
-    answers.set(v.r.index, SINGLE);
+    const rec = recorded.get(existing.get(keyOf(v))!.id)!;
+    if (rec.recordedId !== null) return true;
+    const first = rec.events.find((e) => e.event_id === v.event.event_id);
+    invariant(first, 'an order event that conflicted exists');
+    if (first.payload_hash === v.event.payload_hash) resent.push(v);
+    else answers.set(v.r.index, eventConflict(v.r.input, first.type));
     return false;
   });
   const members = new Map((await repo.lockMembers(ctx.trx, ctx.program.id, [...valid.filter((v) => created.has(keyOf(v))), ...changed].map(memberOf)))
@@ -357,8 +366,15 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     }
     live.push({ ...v, storeCode, order, member, events, state, details: state.details!, recordedEventId, traces: fresh ? null : rec!.traces });
   }
-  /** The awards of the orders settled before, as the single path reads them. */
-  const prior = await awardRepo.awardsOf(ctx.trx, 'order_id', live.filter((l) => l.traces?.awards).map((l) => l.order.id));
+  /** The awards of the orders settled before and of those resent, as the single path reads them. */
+  const prior = await awardRepo.awardsOf(ctx.trx, 'order_id', [
+    ...live.filter((l) => l.traces?.awards).map((l) => l.order.id),
+    ...resent.map((v) => existing.get(keyOf(v))!).filter((o) => recorded.get(o.id)!.traces.awards).map((o) => o.id),
+  ]);
+  for (const v of resent) {
+    const order = existing.get(keyOf(v))!;
+    answers.set(v.r.index, { duplicate: true, order: await orderView(ctx, order, { events: recorded.get(order.id)!.events, awards: prior.get(order.id) ?? [], storeCode: v.store?.code ?? null }) });
+  }
   const numbers = await repo.countEarlierOrdersMany(ctx.trx, live.filter((l) => l.recordedEventId === null)
     .map((l) => ({ orderId: l.order.id, memberId: l.member.id, placedAt: l.state.placedAt })));
 

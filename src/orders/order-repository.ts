@@ -253,13 +253,14 @@ export interface OrderLedgerTraces {
 /**
  * Records a new event of each of these orders (locked by this transaction) unless the order has
  * one with its id, and reads every event of those orders: by order, in occurrence order, with the
- * id of the row recorded now (null: the event id was taken, a resend or a conflict), and what the
+ * id of the row recorded now (null: the event id was taken, a resend or a conflict, told apart by
+ * the events' payload hashes), and what the
  * ledger holds of the order (awards, rule points, progress, tier activity). Read after the orders
  * were locked, by a statement of its own, so that it sees everything any other transaction
  * settled for them before.
  */
 export async function recordEventsOfOrders(trx: Tx, programId: string, events: (OrderEventValues & { order_id: string })[]) {
-  type EventRow = { event_id: string; type: OrderEventType; occurred_at: Date; payload: unknown; received_at: Date };
+  type EventRow = { event_id: string; type: OrderEventType; occurred_at: Date; payload: unknown; payload_hash: string; received_at: Date };
   const byOrder = new Map<string, { recordedId: number | null; traces: OrderLedgerTraces; events: EventRow[] }>();
   if (events.length === 0) return byOrder;
   const { rows } = await sql<EventRow & {
@@ -272,13 +273,13 @@ export async function recordEventsOfOrders(trx: Tx, programId: string, events: (
       insert into order_events (program_id, order_id, event_id, type, occurred_at, payload, payload_hash, received_at)
       select ${programId}, order_id, event_id, type, occurred_at, payload, payload_hash, received_at from r
       on conflict (order_id, event_id) do nothing
-      returning id, order_id, event_id, type, occurred_at, payload, received_at
+      returning id, order_id, event_id, type, occurred_at, payload, payload_hash, received_at
     ),
     -- The statement does not see its own inserts: the new rows come from the insert's RETURNING.
     e as (
-      select order_id, id, true as fresh, event_id, type, occurred_at, payload, received_at from added
+      select order_id, id, true as fresh, event_id, type, occurred_at, payload, payload_hash, received_at from added
       union all
-      select order_id, id, false, event_id, type, occurred_at, payload, received_at from order_events where order_id in (select order_id from r)
+      select order_id, id, false, event_id, type, occurred_at, payload, payload_hash, received_at from order_events where order_id in (select order_id from r)
     ),
     held as (
       select o.id,

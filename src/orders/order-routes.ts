@@ -80,7 +80,8 @@ const OrderSchema = Type.Object({
 
 export const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { mutateNaturallyKeyedGrouped, naturallyKeyedGroupOf, read } = ledgerHttp(app);
-  // New orders of a program sent at the same time are written together (docs/architecture.md, "Group commit").
+  // Order events of a program sent at the same time are written together: new orders, payments,
+  // fulfilments that change nothing in the ledger, resends (docs/architecture.md, "Group commit").
   const group = naturallyKeyedGroupOf<ops.OrderEventInput>(ops.ingestOrderEventsMany);
 
   app.post('/orders/events', {
