@@ -3,12 +3,19 @@ import type { Db } from '../../src/db/database.ts';
 import type { HttpClient } from '../../bench/lib/http-client.ts';
 import { check, operationsOf, type Journal, type Summary, type Tracked } from './harness.ts';
 
+interface OpenOrder {
+  id: string;
+  memberId: string;
+  quantity: number;
+}
+
 /** After a request the server could not answer: wait, as a real client would. */
 const backOff = () => new Promise((r) => setTimeout(r, 1_000));
 
 /**
- * A mixed ledger workload (earn, spend, reserve → post or void, reverse, restore, order paid →
- * refunded, reward redemption → cancellation), each request tracked in a journal, and the checks
+ * A mixed ledger workload (earn, spend, reserve → post or void, reverse, restore, order created
+ * → paid → fulfilled or paid at once → refunded, reward redemption → cancellation), each request
+ * tracked in a journal, and the checks
  * that every acknowledged request had its effect exactly once. Balance reads run beside them
  * (group reads, shared by concurrent readers): each must show at least every earn of its member
  * acknowledged before the read was sent.
@@ -19,6 +26,9 @@ export class MixedLoad {
   private reservations: string[] = [];
   private redemptions: string[] = [];
   private orders: { id: string; total: number; refunded: boolean }[] = [];
+  /** Orders acknowledged as created, awaiting their payment; then paid, awaiting their fulfilment. */
+  private created: OpenOrder[] = [];
+  private fulfillable: OpenOrder[] = [];
   private stopped = false;
   /** Per member, the points of its earns acknowledged so far: a floor for its lifetime earned. */
   private readonly acknowledgedEarned = new Map<string, number>();
@@ -57,6 +67,28 @@ export class MixedLoad {
       return { entry: j.track('restore', { method: 'POST', path: `/v1/operations/${spend.id}/restore`, body: { amount: amount(spend.amount) } }) };
     }
     if (r < 0.36 && this.world.orders) {
+      // An order's later events describe it as its first did (as shops' webhooks send them): grouped.
+      const describe = (o: OpenOrder, type: 'created' | 'paid' | 'fulfilled') => ({
+        orderId: o.id, eventId: type, type, occurredAt: new Date().toISOString(),
+        order: { currency: 'USD', customer: { memberId: o.memberId }, lines: [{ id: 'l1', quantity: o.quantity, unitPriceMinor: 2599 }] },
+      });
+      const paid = (o: OpenOrder) => {
+        this.orders.push({ id: o.id, total: o.quantity * 2599, refunded: false });
+        this.paidOrders.add(o.id);
+        this.fulfillable.push(o);
+      };
+      if (this.created.length > 0 && Math.random() < 0.5) {
+        const order = this.take(this.created)!;
+        return { entry: j.track('order paid', { method: 'POST', path: '/v1/orders/events', body: describe(order, 'paid') }, null), onOk: () => paid(order) };
+      }
+      if (this.fulfillable.length > 0 && Math.random() < 0.3) {
+        const order = this.take(this.fulfillable)!;
+        return { entry: j.track('order fulfilled', { method: 'POST', path: '/v1/orders/events', body: describe(order, 'fulfilled') }, null), onOk: () => this.fulfilledOrders.add(order.id) };
+      }
+      if (Math.random() < 0.4) {
+        const order = { id: `chaos-${randomUUID()}`, memberId: this.member(), quantity: amount(3) };
+        return { entry: j.track('order created', { method: 'POST', path: '/v1/orders/events', body: describe(order, 'created') }, null), onOk: () => this.created.push(order) };
+      }
       if (this.orders.length > 0 && Math.random() < 0.4) {
         const order = this.take(this.orders)!;
         return {
@@ -67,23 +99,10 @@ export class MixedLoad {
           onOk: () => this.refundedOrders.add(order.id),
         };
       }
-      const id = `chaos-${randomUUID()}`;
-      const quantity = amount(3);
-      return {
-        // Sent as shops' webhooks send it, without an Idempotency-Key (its ids are its identity),
-        // so new orders go through the order group commit.
-        entry: j.track('order paid', {
-          method: 'POST', path: '/v1/orders/events',
-          body: {
-            orderId: id, eventId: 'paid', type: 'paid', occurredAt: new Date().toISOString(),
-            order: { currency: 'USD', customer: { memberId: this.member() }, lines: [{ id: 'l1', quantity, unitPriceMinor: 2599 }] },
-          },
-        }, null),
-        onOk: () => {
-          this.orders.push({ id, total: quantity * 2599, refunded: false });
-          this.paidOrders.add(id);
-        },
-      };
+      const order = { id: `chaos-${randomUUID()}`, memberId: this.member(), quantity: amount(3) };
+      // Sent as shops' webhooks send it, without an Idempotency-Key (its ids are its identity),
+      // so new orders go through the order group commit.
+      return { entry: j.track('order paid', { method: 'POST', path: '/v1/orders/events', body: describe(order, 'paid') }, null), onOk: () => paid(order) };
     }
     if (r < 0.42 && this.world.rewardId) {
       if (this.redemptions.length > 0 && Math.random() < 0.4) {
@@ -116,6 +135,7 @@ export class MixedLoad {
 
   readonly paidOrders = new Set<string>();
   readonly refundedOrders = new Set<string>();
+  readonly fulfilledOrders = new Set<string>();
   readonly cancelled = new Set<string>();
 
   /** `workers` closed loops until stop(); a failed request is left open in the journal and the worker moves on. */
@@ -168,6 +188,7 @@ export class MixedLoad {
     for (const e of this.journal.all) {
       if (e.response && e.response.status < 300 && e.label === 'order paid') this.paidOrders.add((e.request.body as { orderId: string }).orderId);
       if (e.response && e.response.status < 300 && e.label === 'order refunded') this.refundedOrders.add((e.request.body as { orderId: string }).orderId);
+      if (e.response && e.response.status < 300 && e.label === 'order fulfilled') this.fulfilledOrders.add((e.request.body as { orderId: string }).orderId);
       if (e.response && e.response.status < 300 && e.label === 'cancel redemption') this.cancelled.add(e.request.path.split('/')[3]!);
     }
   }
@@ -240,6 +261,7 @@ export class MixedLoad {
       check(this.summary, held === expected, `order ${orderId}: holds ${held} points, is worth ${expected}`);
       check(this.summary, earned.reduce((s, o) => s + o.amount, 0) - reversed === held, `order ${orderId}: ledger ${earned.reduce((s, o) => s + o.amount, 0)} − ${reversed} ≠ held ${held}`);
       if (this.refundedOrders.has(orderId)) check(this.summary, held === 0, `order ${orderId}: refunded in full but holds ${held}`);
+      if (this.fulfilledOrders.has(orderId)) check(this.summary, order.fulfilledAt !== null, `order ${orderId}: fulfilment acknowledged but the order is ${order.status}, not fulfilled`);
       for (const o of own) named.set(o.id, 'order');
     }
     const unexplained = ops.filter((o) => !named.has(o.id) && o.kind !== 'expire_reservation');
