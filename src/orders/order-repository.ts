@@ -232,7 +232,7 @@ export async function lockLinkedOrders(trx: Tx, programId: string, keys: { store
       -- Once linked or cancelled, an order stays so: a row filtered out here cannot qualify later.
       where o.member_id is not null and o.cancelled_at is null
     )
-    select o.* from orders o where o.id in (select id from ids)
+    select o.* from orders o where o.id = any(array(select id from ids))
     order by o.id
     for update of o`.execute(trx);
   return rows;
@@ -276,10 +276,12 @@ export async function recordEventsOfOrders(trx: Tx, programId: string, events: (
       returning id, order_id, event_id, type, occurred_at, payload, payload_hash, received_at
     ),
     -- The statement does not see its own inserts: the new rows come from the insert's RETURNING.
+    -- Rows by key with = any(array(…)): joined to the record set, which the planner expects to
+    -- hold 100 rows, they were hash-joined from a sequential scan of the whole table (20 ms a batch).
     e as (
       select order_id, id, true as fresh, event_id, type, occurred_at, payload, payload_hash, received_at from added
       union all
-      select order_id, id, false, event_id, type, occurred_at, payload, payload_hash, received_at from order_events where order_id in (select order_id from r)
+      select order_id, id, false, event_id, type, occurred_at, payload, payload_hash, received_at from order_events where order_id = any(array(select order_id from r))
     ),
     held as (
       select o.id,
@@ -291,9 +293,10 @@ export async function recordEventsOfOrders(trx: Tx, programId: string, events: (
       cross join lateral (
         select coalesce(sum(amount) filter (where metric = 'net_spend'), 0)::bigint as net_spend, coalesce(sum(amount) filter (where metric = 'orders'), 0)::bigint as orders,
           count(*)::int as tier_rows
-        from tier_metric_events where program_id = o.program_id and source_type = 'order' and split_part(source_id, '#', 1) = o.id::text
+        -- By the order alone (its id is unique across programs): see migration 0014.
+        from tier_metric_events where source_type = 'order' and split_part(source_id, '#', 1) = o.id::text
       ) t
-      where o.id in (select order_id from r)
+      where o.id = any(array(select order_id from r))
     )
     select e.*, h.awards, h.progress, h.rule_points, h.net_spend, h.orders, h.tier_rows from e join held h on h.id = e.order_id
     order by e.order_id, e.occurred_at, e.event_id`.execute(trx);

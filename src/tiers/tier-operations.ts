@@ -877,7 +877,7 @@ export async function settleOrderTierActivity(
 ) {
   const desired = orderTierDesired(input);
   // An order created in this transaction has contributed nothing yet.
-  const so_far = input.isNew ? { netSpend: 0, orders: 0, sources: 0 } : await repo.orderTierContributions(ctx.trx, ctx.program.id, input.orderId);
+  const so_far = input.isNew ? { netSpend: 0, orders: 0, sources: 0 } : await repo.orderTierContributions(ctx.trx, input.orderId);
   const amounts: Partial<Record<TierMetric, number>> = {};
   if (desired.net_spend !== so_far.netSpend) amounts.net_spend = desired.net_spend - so_far.netSpend;
   if (desired.orders !== so_far.orders) amounts.orders = desired.orders - so_far.orders;

@@ -600,13 +600,20 @@ export async function listHistory(db: Executor, programId: string, memberId: str
   return q.orderBy('id', 'desc').limit(limit).execute();
 }
 
-/** What an order has contributed so far (its sources are `order` / `<orderId>#<n>`; index tier_metric_events_order). */
-export async function orderTierContributions(db: Executor, programId: string, orderId: string) {
-  const { rows } = await sql<{ net_spend: string | null; orders: string | null; sources: string }>`
+/** orderTierContributions' statement (its plan is tested: test/tiers/order-tier-lookup.test.ts). */
+export const orderTierContributionsQuery = (orderId: string) => sql<{ net_spend: string | null; orders: string | null; sources: string }>`
     select sum(amount) filter (where metric = 'net_spend') as net_spend, sum(amount) filter (where metric = 'orders') as orders,
            count(distinct source_id) as sources
     from tier_metric_events
-    where program_id = ${programId} and source_type = 'order' and split_part(source_id, '#', 1) = ${orderId}`.execute(db);
+    where source_type = 'order' and split_part(source_id, '#', 1) = ${orderId}`;
+
+/**
+ * What an order (of the caller's program, which has checked it) has contributed to tier activity
+ * so far: its sources are `order` / `<orderId>#<n>`. Found by the order alone, which only
+ * tier_metric_events_by_order serves (migration 0014).
+ */
+export async function orderTierContributions(db: Executor, orderId: string) {
+  const { rows } = await orderTierContributionsQuery(orderId).execute(db);
   const row = rows[0];
   return { netSpend: Number(row?.net_spend ?? 0), orders: Number(row?.orders ?? 0), sources: Number(row?.sources ?? 0) };
 }

@@ -12,6 +12,7 @@ import * as lockWallets from './0010-lock-wallets.ts';
 import * as walletFillfactor from './0011-wallet-fillfactor.ts';
 import * as balanceSnapshots from './0012-balance-snapshots.ts';
 import * as lotsMemberVesting from './0013-lots-member-vesting.ts';
+import * as orderTierIndexByOrder from './0014-order-tier-index-by-order.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0011-wallet-fillfactor': walletFillfactor,
   '0012-balance-snapshots': balanceSnapshots,
   '0013-lots-member-vesting': lotsMemberVesting,
+  '0014-order-tier-index-by-order': orderTierIndexByOrder,
 };
