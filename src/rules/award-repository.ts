@@ -64,18 +64,20 @@ export interface AwardRow {
 }
 
 /**
- * The lot and the action are joined laterally, each looked up by its index per award: as plain
- * joins the planner, misjudging how few awards an order has, hash-joined whole-table scans of
- * lots and actions into every order event.
+ * The operation, the lot, the order and the action are joined laterally, each looked up by its
+ * index per award (`limit 1` keeps the planner from turning a lateral back into a join): as plain joins the planner, misjudging how few awards an order has, hash-joined
+ * whole-table scans of them into every order event (lots and actions first; operations and orders
+ * when a batch read the awards of many orders, 5.7 ms a read at 26,000 operations).
  */
 function awardQuery(db: Executor) {
   return db
     .selectFrom('awards as a')
-    .innerJoin('operations as o', 'o.id', 'a.operation_id')
+    .innerJoinLateral((eb) => eb.selectFrom('operations').select(['operations.amount', 'operations.reversed', 'operations.wallet_id'])
+      .whereRef('operations.id', '=', 'a.operation_id').limit(1).as('o'), (join) => join.onTrue())
     .innerJoin('wallets as w', 'w.id', 'o.wallet_id')
     .leftJoinLateral((eb) => eb.selectFrom('lots').select(['lots.vests_at', 'lots.vested']).whereRef('lots.operation_id', '=', 'a.operation_id').limit(1).as('l'), (join) => join.onTrue())
-    .leftJoin('orders as ord', 'ord.id', 'a.order_id')
-    .leftJoinLateral((eb) => eb.selectFrom('member_actions').select(['member_actions.type']).whereRef('member_actions.id', '=', 'a.action_id').as('act'), (join) => join.onTrue())
+    .leftJoinLateral((eb) => eb.selectFrom('orders').select(['orders.external_id']).whereRef('orders.id', '=', 'a.order_id').limit(1).as('ord'), (join) => join.onTrue())
+    .leftJoinLateral((eb) => eb.selectFrom('member_actions').select(['member_actions.type']).whereRef('member_actions.id', '=', 'a.action_id').limit(1).as('act'), (join) => join.onTrue())
     .select([
       'a.id', 'a.operation_id', 'a.component', 'a.order_id', 'a.action_id', 'a.breakdown', 'a.created_at',
       'w.code as wallet', 'o.amount', 'o.reversed', 'l.vests_at', 'l.vested', 'ord.external_id as order_external_id', 'act.type as action_type',
