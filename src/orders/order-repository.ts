@@ -1,6 +1,7 @@
 import { sql, type OperationNodeSource, type Selectable } from 'kysely';
 import { alongside as withAlongside } from '../db/alongside.ts';
 import { recordset } from '../db/recordset.ts';
+import { orderTierContributionsQuery } from '../tiers/tier-repository.ts';
 import type { Executor, Tx } from '../db/database.ts';
 import type { OrderEventType, OrdersTable } from '../db/schema.ts';
 import type { OutboxEvent } from '../events/event-repository.ts';
@@ -244,7 +245,7 @@ export interface OrderLedgerTraces {
   settled: boolean;
   /** Rule points by rule id. */
   rulePoints: Record<string, number>;
-  /** Its tier activity so far (settleOrderTierActivity's starting point). */
+  /** Its tier activity so far (orderTierContributions, settleOrderTierActivity's starting point). */
   tier: { netSpend: number; orders: number };
   progress: boolean;
   awards: boolean;
@@ -254,17 +255,16 @@ export interface OrderLedgerTraces {
  * Records a new event of each of these orders (locked by this transaction) unless the order has
  * one with its id, and reads every event of those orders: by order, in occurrence order, with the
  * id of the row recorded now (null: the event id was taken, a resend or a conflict, told apart by
- * the events' payload hashes), and what the
- * ledger holds of the order (awards, rule points, progress, tier activity). Read after the orders
- * were locked, by a statement of its own, so that it sees everything any other transaction
- * settled for them before.
+ * the events' payload hashes), and what the ledger holds of the order (awards, rule points,
+ * progress, tier activity). Read after the orders were locked, by a statement of its own, so
+ * that it sees everything any other transaction settled for them before.
  */
 export async function recordEventsOfOrders(trx: Tx, programId: string, events: (OrderEventValues & { order_id: string })[]) {
   type EventRow = { event_id: string; type: OrderEventType; occurred_at: Date; payload: unknown; payload_hash: string; received_at: Date };
   const byOrder = new Map<string, { recordedId: number | null; traces: OrderLedgerTraces; events: EventRow[] }>();
   if (events.length === 0) return byOrder;
   const { rows } = await sql<EventRow & {
-    order_id: string; id: number; fresh: boolean; awards: boolean; progress: boolean; rule_points: Record<string, number>; net_spend: number; orders: number; tier_rows: number;
+    order_id: string; id: number; fresh: boolean; awards: boolean; progress: boolean; rule_points: Record<string, number>; net_spend: number; orders: number; sources: number;
   }>`
     with r as (${recordset(events, {
       order_id: 'uuid', event_id: 'text', type: 'text', occurred_at: 'timestamptz', payload: 'jsonb', payload_hash: 'text', received_at: 'timestamptz',
@@ -288,22 +288,17 @@ export async function recordEventsOfOrders(trx: Tx, programId: string, events: (
         exists (select 1 from awards a where a.order_id = o.id) as awards,
         exists (select 1 from progress_contributions c where c.member_id = o.member_id and c.source_type = 'order' and c.source_id = o.id) as progress,
         coalesce((select jsonb_object_agg(p.rule_id, p.points) from rule_points p where p.member_id = o.member_id and p.source_type = 'order' and p.source_id = o.id), '{}') as rule_points,
-        t.net_spend, t.orders, t.tier_rows
+        t.net_spend, t.orders, t.sources
       from orders o
-      cross join lateral (
-        select coalesce(sum(amount) filter (where metric = 'net_spend'), 0)::bigint as net_spend, coalesce(sum(amount) filter (where metric = 'orders'), 0)::bigint as orders,
-          count(*)::int as tier_rows
-        -- By the order alone (its id is unique across programs): see migration 0014.
-        from tier_metric_events where source_type = 'order' and split_part(source_id, '#', 1) = o.id::text
-      ) t
+      cross join lateral (${orderTierContributionsQuery(sql.ref('o.id'))}) t
       where o.id = any(array(select order_id from r))
     )
-    select e.*, h.awards, h.progress, h.rule_points, h.net_spend, h.orders, h.tier_rows from e join held h on h.id = e.order_id
+    select e.*, h.awards, h.progress, h.rule_points, h.net_spend, h.orders, h.sources from e join held h on h.id = e.order_id
     order by e.order_id, e.occurred_at, e.event_id`.execute(trx);
-  for (const { order_id: orderId, id, fresh, awards, progress, rule_points: rulePoints, net_spend: netSpend, orders, tier_rows: tierRows, ...event } of rows) {
+  for (const { order_id: orderId, id, fresh, awards, progress, rule_points: rulePoints, net_spend: netSpend, orders, sources, ...event } of rows) {
     let entry = byOrder.get(orderId);
     if (!entry) {
-      const settled = awards || progress || Object.keys(rulePoints).length > 0 || tierRows > 0;
+      const settled = awards || progress || Object.keys(rulePoints).length > 0 || sources > 0;
       entry = { recordedId: null, traces: { settled, rulePoints, tier: { netSpend, orders }, progress, awards }, events: [] };
       byOrder.set(orderId, entry);
     }

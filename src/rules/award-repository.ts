@@ -65,9 +65,10 @@ export interface AwardRow {
 
 /**
  * The operation, the lot, the order and the action are joined laterally, each looked up by its
- * index per award (`limit 1` keeps the planner from turning a lateral back into a join): as plain joins the planner, misjudging how few awards an order has, hash-joined
- * whole-table scans of them into every order event (lots and actions first; operations and orders
- * when a batch read the awards of many orders, 5.7 ms a read at 26,000 operations).
+ * index per award (`limit 1` keeps the planner from turning a lateral back into a join): as plain
+ * joins the planner, misjudging how few awards an order has, hash-joined whole-table scans of
+ * them into every order event (lots and actions first; operations and orders when a batch read
+ * the awards of many orders, 5.7 ms a read at 26,000 operations).
  */
 function awardQuery(db: Executor) {
   return db

@@ -600,20 +600,24 @@ export async function listHistory(db: Executor, programId: string, memberId: str
   return q.orderBy('id', 'desc').limit(limit).execute();
 }
 
-/** orderTierContributions' statement (its plan is tested: test/tiers/order-tier-lookup.test.ts). */
-export const orderTierContributionsQuery = (orderId: string) => sql<{ net_spend: string | null; orders: string | null; sources: string }>`
-    select sum(amount) filter (where metric = 'net_spend') as net_spend, sum(amount) filter (where metric = 'orders') as orders,
-           count(distinct source_id) as sources
+/**
+ * What an order has contributed to tier activity so far, as one row (net_spend, orders, sources),
+ * for the order `orderId` names: a value, or a column of an outer query (`sql.ref`) when this is
+ * a lateral subquery. By the order alone, which only tier_metric_events_by_order serves (its
+ * plan is tested: test/tiers/order-tier-lookup.test.ts).
+ */
+export const orderTierContributionsQuery = (orderId: string | RawBuilder<unknown>) => sql<{ net_spend: number; orders: number; sources: number }>`
+    select coalesce(sum(amount) filter (where metric = 'net_spend'), 0)::bigint as net_spend,
+           coalesce(sum(amount) filter (where metric = 'orders'), 0)::bigint as orders,
+           count(distinct source_id)::int as sources
     from tier_metric_events
-    where source_type = 'order' and split_part(source_id, '#', 1) = ${orderId}`;
+    where source_type = 'order' and split_part(source_id, '#', 1) = ${orderId}::text`;
 
 /**
  * What an order (of the caller's program, which has checked it) has contributed to tier activity
- * so far: its sources are `order` / `<orderId>#<n>`. Found by the order alone, which only
- * tier_metric_events_by_order serves (migration 0014).
+ * so far: its sources are `order` / `<orderId>#<n>` (migration 0014).
  */
 export async function orderTierContributions(db: Executor, orderId: string) {
-  const { rows } = await orderTierContributionsQuery(orderId).execute(db);
-  const row = rows[0];
-  return { netSpend: Number(row?.net_spend ?? 0), orders: Number(row?.orders ?? 0), sources: Number(row?.sources ?? 0) };
+  const { rows: [row] } = await orderTierContributionsQuery(orderId).execute(db);
+  return { netSpend: row!.net_spend, orders: row!.orders, sources: row!.sources };
 }

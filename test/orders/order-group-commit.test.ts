@@ -332,8 +332,8 @@ describe('ingestOrderEventsMany, called directly', async () => {
     expect(await stored('hb-')).toEqual({ orders: ['hb-1'], events: 1 });
   });
 
-  it('takes an order\'s payment, a paid order\'s fulfilment and resends; hands back one whose ledger would change, one whose details changed, one not linked, and keeps none of their events', async () => {
-    const [a, b, c, d, e] = [await ready(), await ready(), await ready(), await ready(), await ready()];
+  it('takes an order\'s payment, a paid order\'s fulfilment and resends; hands back one whose ledger would change, one whose details changed, one not linked, one cancelled, one of another member, and keeps none of their events', async () => {
+    const [a, b, c, d, e, f, g, h] = [await ready(), await ready(), await ready(), await ready(), await ready(), await ready(), await ready(), await ready()];
     const at = clock.current!;
     const create = async (orderId: string, order: OrderEventInput['order']) => {
       expect((await sendEvent(t, { orderId, eventId: 'created', type: 'created', occurredAt: at.toISOString(), order })).status).toBe(201);
@@ -347,25 +347,35 @@ describe('ingestOrderEventsMany, called directly', async () => {
     const paid5 = await sendEvent(t, { ...event('ex-5', e.id, at) });
     // Its points taken back by hand: a later event of the order earns them again (single path).
     expect((await t.call('POST', `/v1/operations/${paid5.body.order.points.operations[0].operationId}/reverse`, { body: {} })).status).toBe(201);
+    await create('ex-6', event('ex-6', f.id, at).order);
+    expect((await sendEvent(t, { orderId: 'ex-6', eventId: 'cancelled', type: 'cancelled', occurredAt: at.toISOString() })).status).toBe(201);
+    await create('ex-7', event('ex-7', g.id, at).order);
     const later = new Date(at.getTime() + 60_000);
     const fulfilled = (orderId: string, memberId: string) => ({ ...event(orderId, memberId, later), eventId: 'fulfilled', type: 'fulfilled' as const });
     const otherLines = { ...event('ex-3', c.id, later), order: { currency: 'USD', customer: { memberId: c.id }, lines: [{ id: 'l1', quantity: 2, unitPriceMinor: 2500 }] } };
-    const answers = await batch([event('ex-1', a.id, later), fulfilled('ex-2', b.id), otherLines, event('ex-4', d.id, later), fulfilled('ex-5', e.id)]);
+    const answers = await batch([
+      event('ex-1', a.id, later), fulfilled('ex-2', b.id), otherLines, event('ex-4', d.id, later), fulfilled('ex-5', e.id),
+      event('ex-6', f.id, later), event('ex-7', h.id, later), // cancelled; another member than the order's
+    ]);
     expect(answers.get(0)).toMatchObject({ duplicate: false, order: { orderId: 'ex-1', status: 'paid', points: { held: { points: 25 }, orderNumber: 1 } } });
     expect((answers.get(0) as { order: { events: unknown[] } }).order.events).toHaveLength(2);
     // Fulfilled after payment: points vest from payment, so only the order's status changes.
     expect(answers.get(1)).toMatchObject({ duplicate: false, order: { orderId: 'ex-2', status: 'fulfilled', points: { held: { points: 25 } } } });
     expect((answers.get(1) as { order: { points: { operations: unknown[] } } }).order.points.operations).toHaveLength(1);
-    expect([2, 3, 4].map((i) => answers.get(i))).toEqual([SINGLE, SINGLE, SINGLE]);
+    expect([2, 3, 4, 5, 6].map((i) => answers.get(i))).toEqual([SINGLE, SINGLE, SINGLE, SINGLE, SINGLE]);
     // Each handed-back event was recorded, then taken back: only the orders' earlier events remain.
-    expect(await stored('ex-')).toEqual({ orders: ['ex-1', 'ex-2', 'ex-3', 'ex-4', 'ex-5'], events: 2 + 3 + 1 + 1 + 2 });
+    expect(await stored('ex-')).toEqual({ orders: ['ex-1', 'ex-2', 'ex-3', 'ex-4', 'ex-5', 'ex-6', 'ex-7'], events: 2 + 3 + 1 + 1 + 2 + 2 + 1 });
+    // Alone, the single path answers those two: the cancelled order paid after all (no points), the
+    // other member refused.
+    expect((await sendEvent(t, { ...event('ex-6', f.id, later) })).body.order).toMatchObject({ status: 'cancelled', points: { held: {} } });
+    expect((await sendEvent(t, { ...event('ex-7', h.id, later) })).body).toMatchObject({ code: 'invalid_order' });
     // The same payment again: a resend, answered as the single path answers it (the order as it
     // is, nothing written); the same event id with other content: refused, nothing written.
     const viewAlone = (await t.call('GET', '/v1/orders/lookup?orderId=ex-1')).body;
     const again = await batch([event('ex-1', a.id, later), { ...event('ex-2', b.id, later), eventId: 'fulfilled', type: 'fulfilled', occurredAt: at.toISOString() }]);
     expect(again.get(0)).toEqual({ duplicate: true, order: viewAlone });
     expect(again.get(1)).toMatchObject({ code: 'order_event_conflict' });
-    expect(await stored('ex-')).toEqual({ orders: ['ex-1', 'ex-2', 'ex-3', 'ex-4', 'ex-5'], events: 2 + 3 + 1 + 1 + 2 });
+    expect(await stored('ex-')).toEqual({ orders: ['ex-1', 'ex-2', 'ex-3', 'ex-4', 'ex-5', 'ex-6', 'ex-7'], events: 2 + 3 + 1 + 1 + 2 + 3 + 1 });
     expect((await balance(t, a.id)).available).toBe(1 + 25);
     expect((await balance(t, b.id)).available).toBe(1 + 25);
   });
