@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { databaseNow, type Db } from '../db/database.ts';
+import { refreshStatisticsAfterBulkWrite } from '../db/statistics-repository.ts';
 import { recordEvent } from '../events/event-repository.ts';
 import { ProblemError } from '../http/error-codes.ts';
 import { adjust, type LedgerContext } from '../ledger/ledger-operations.ts';
@@ -112,7 +113,7 @@ export async function importAdjustments(db: Db, input: ImportInput): Promise<Adj
   });
 
   try {
-    return await db.transaction().execute(async (trx) => {
+    const done = await db.transaction().execute(async (trx) => {
       await repo.lockBatchKey(trx, program.id, 'adjustments', batchKey);
       const raced = await repo.findCompletedBatch(trx, program.id, 'adjustments', batchKey, input.contentHash);
       if (raced && !input.dryRun) return { ...(raced.report as unknown as AdjustmentImportReport), replayed: true };
@@ -161,6 +162,10 @@ export async function importAdjustments(db: Db, input: ImportInput): Promise<Adj
       await recordEvent(trx, program.id, 'adjustments.imported', null, { batchId, ...summary });
       return done;
     });
+    if (!done.replayed) {
+      await refreshStatisticsAfterBulkWrite(db, { reference: 'entries', rows: done.adjustments.applied, tables: ['operations', 'lots', 'entries'] });
+    }
+    return done;
   } catch (error) {
     if (!(error instanceof RollbackWith)) throw error;
     const rolledBack = error.report as AdjustmentImportReport;

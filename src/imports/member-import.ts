@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { databaseNow, type Db, type Tx } from '../db/database.ts';
+import { refreshStatisticsAfterBulkWrite } from '../db/statistics-repository.ts';
 import { recordEvent } from '../events/event-repository.ts';
 import { invariant, ProblemError } from '../http/error-codes.ts';
 import { insertAuditEvent } from '../programs/program-repository.ts';
@@ -220,7 +221,7 @@ export async function importMembers(db: Db, input: ImportInput): Promise<MemberI
   };
 
   try {
-    return await db.transaction().execute(async (trx) => {
+    const done = await db.transaction().execute(async (trx) => {
       await repo.lockBatchKey(trx, program.id, 'members', batchKey);
       // A concurrent run of the same file may have finished while this one waited for the lock.
       const raced = await replay(trx);
@@ -309,6 +310,13 @@ export async function importMembers(db: Db, input: ImportInput): Promise<MemberI
       await recordEvent(trx, program.id, 'members.imported', null, { batchId, ...summary });
       return done;
     });
+    if (!done.replayed) {
+      await refreshStatisticsAfterBulkWrite(db, {
+        reference: 'members', rows: done.members.created + done.balances.applied,
+        tables: ['members', 'member_wallets', 'accounts', 'operations', 'lots', 'entries'],
+      });
+    }
+    return done;
   } catch (error) {
     if (!(error instanceof RollbackWith)) throw error;
     const rolledBack = error.report as MemberImportReport;
