@@ -1,6 +1,6 @@
 import type { Tx } from '../db/database.ts';
 import { ProblemError } from '../http/error-codes.ts';
-import { programAtNow } from '../programs/program-repository.ts';
+import { programAtNow, type ProgramAtNow } from '../programs/program-repository.ts';
 import { rememberNoLadder } from '../tiers/ladder-memo.ts';
 import type { LedgerContext } from './ledger-operations.ts';
 
@@ -10,11 +10,26 @@ import type { LedgerContext } from './ledger-operations.ts';
  * route module and every job builds its context here.
  */
 export async function openLedgerContext(trx: Tx, programId: string, actor: string, clock?: () => Date | undefined): Promise<LedgerContext> {
-  const row = await programAtNow(trx, programId, clock?.());
+  return ledgerContextOf(trx, await programAtNow(trx, programId, clock?.()), actor);
+}
+
+/** The context of a program row read at the transaction's instant (programAtNowQuery), by openLedgerContext or by a statement that read more with it. */
+export function ledgerContextOf(trx: Tx, row: ProgramAtNow | undefined, actor: string): LedgerContext {
   if (!row) throw new ProblemError('program_not_found');
   const { now, has_ladder: hasLadder, ...program } = row;
-  if (!hasLadder) rememberNoLadder(trx, programId);
+  if (!hasLadder) rememberNoLadder(trx, row.id);
   return { trx, program, now, actor };
+}
+
+/**
+ * What a batch of a group commit needs to open its context itself (ingestOrderEventsMany reads
+ * the program with its earning environment, in one statement).
+ */
+export interface BatchOpening {
+  trx: Tx;
+  programId: string;
+  actor: string;
+  clock?: () => Date | undefined;
 }
 
 export type ProgramDetails = Required<LedgerContext['program']>;

@@ -3,7 +3,7 @@ import type { Tx } from '../db/database.ts';
 import { naturallyKeyedGroup, replyIdempotent, replyNaturallyKeyedGrouped, type NaturalGroup, type StatusOf } from '../http/idempotent-reply.ts';
 import { principalOf } from '../http/principal.ts';
 import { inTransaction } from '../idempotency/run-idempotent.ts';
-import { openLedgerContext } from './ledger-context.ts';
+import { openLedgerContext, type BatchOpening } from './ledger-context.ts';
 import type { LedgerContext } from './ledger-operations.ts';
 
 /**
@@ -30,11 +30,12 @@ export function ledgerHttp(app: FastifyInstance) {
    * A mutation that carries its own identity (an order event's store + order id + event id): an
    * Idempotency-Key is honoured if sent, but not needed — a webhook resent as is has one effect.
    * Through a group commit (see naturallyKeyedGroup): `naturallyKeyedGroupOf(many)` makes the
-   * group, whose `many` takes a batch's requests in one context, and `groupable` says which
-   * requests may join a batch; the others, and those a batch hands back, run `work` alone.
+   * group, whose `many` takes a batch's requests and opens their context in its transaction, and
+   * `groupable` says which requests may join a batch; the others, and those a batch hands back,
+   * run `work` alone.
    */
-  function naturallyKeyedGroupOf<I>(many: (ctx: LedgerContext, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, unknown>>) {
-    return naturallyKeyedGroup<I>(app, async (trx, programId, requests) => many(await context(trx, programId, requests[0]!.actor), requests));
+  function naturallyKeyedGroupOf<I>(many: (opening: BatchOpening, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, unknown>>) {
+    return naturallyKeyedGroup<I>(app, async (trx, programId, requests) => many({ trx, programId, actor: requests[0]!.actor, clock }, requests));
   }
 
   async function mutateNaturallyKeyedGrouped<I>(

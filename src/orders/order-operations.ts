@@ -18,14 +18,14 @@ import { periodBounds } from '../rules/local-time.ts';
 import { loadMemberContext, memberContextOf } from '../rules/member-context.ts';
 import { settleProgress } from '../rules/progress-operations.ts';
 import { ORDER_RULE_KINDS } from '../rules/rule-config.ts';
-import { earningEnvironment, rulesInForce, type EarningSettings } from '../rules/rule-operations.ts';
+import { earningEnvironment, earningEnvironmentOf, rulesInForce, type EarningSettings } from '../rules/rule-operations.ts';
 import * as ruleRepo from '../rules/rule-repository.ts';
 import { deriveOrderState, orderInput, type CustomerKeys, type OrderDetails, type OrderEventRecord, type OrderState, type RefundDetails } from './order-state.ts';
 import './order-event-types.ts';
 import * as repo from './order-repository.ts';
 import type { OrderEventValues, OrderRow } from './order-repository.ts';
 import { pointsByLine, refundedPartOf, remainingOf } from './refund-share.ts';
-import { programDetails, type ProgramDetails } from '../ledger/ledger-context.ts';
+import { ledgerContextOf, programDetails, type BatchOpening, type ProgramDetails } from '../ledger/ledger-context.ts';
 import { decodeKeyCursor, encodeKeyCursor } from '../http/cursor.ts';
 
 const DAY_MS = 86_400_000;
@@ -253,7 +253,7 @@ export function groupableOrderEvent(input: OrderEventInput): boolean {
  * order has is answered as a duplicate (or refused, with other content) from the batch. Every
  * event's answer is what ingestOrderEvent would have answered.
  */
-export async function ingestOrderEventsMany(ctx: LedgerContext, requests: GroupedOrderEvent[]): Promise<Map<number, GroupedOrderAnswer>> {
+export async function ingestOrderEventsMany(opening: BatchOpening, requests: GroupedOrderEvent[]): Promise<Map<number, GroupedOrderAnswer>> {
   const answers = new Map<number, GroupedOrderAnswer>();
   const orderIds = new Set<string>();
   const orderKey = (storeKey: string | null | undefined, orderId: string) => `${storeKey ?? ''}\u0000${orderId}`;
@@ -278,9 +278,14 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     return answers;
   };
 
+  // The program and the transaction's instant come with the earning settings, wallets and rules
+  // in force at the batch's latest order time, in the batch's first statement.
   const times = screened.map((t) => t.placedAt.getTime());
+  const [rulesAt, rulesSince] = [new Date(Math.max(...times)), new Date(Math.min(...times))];
+  const opened = await ruleRepo.programWithSettingsAndWallets(opening.trx, opening.programId, opening.clock?.(), rulesAt, rulesSince);
+  const ctx = ledgerContextOf(opening.trx, opened?.program, opening.actor);
   const program = await programDetails(ctx);
-  const { settings, wallets, rulesInForce: inForce } = await earningEnvironment(ctx.trx, ctx.program.id, new Date(Math.max(...times)), new Date(Math.min(...times)));
+  const { settings, wallets, rulesInForce: inForce } = earningEnvironmentOf(opened!.environment, rulesAt, rulesSince);
   const rules = (inForce?.rules ?? []).filter((r) => ORDER_RULE_KINDS.has(r.kind));
   if (!inForce?.steadySince || rules.some((r) => r.config.caps?.perMember || r.kind === 'threshold' || r.kind === 'challenge')) return allSingle();
   const ladder = await loadLadder(ctx.trx, ctx.program.id);
@@ -331,8 +336,13 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     else answers.set(v.r.index, eventConflict(v.r.input, first.type));
     return false;
   });
-  const members = new Map((await repo.lockMembers(ctx.trx, ctx.program.id, [...valid.filter((v) => created.has(keyOf(v))), ...changed].map(memberOf)))
-    .map((m) => [m.id, m]));
+  // A new order's number is counted while its member is locked (laurel_earlier_orders, after the lock).
+  const locked = await repo.lockMembersCounting(ctx.trx, ctx.program.id, [
+    ...valid.filter((v) => created.has(keyOf(v))).map((v) => ({ memberId: memberOf(v), order: { id: created.get(keyOf(v))!.id, placedAt: v.placedAt } })),
+    ...changed.map((v) => ({ memberId: memberOf(v) })),
+  ]);
+  const members = new Map(locked.map((l) => [l.member.id, l.member]));
+  const earlierOrders = new Map(locked.map((l) => [l.member.id, l.earlierOrders]));
 
   const dropped = { orderIds: [] as string[], eventIds: [] as number[] };
   /** Hands a request back: what this batch recorded for it is taken back first (dropRecorded). */
@@ -375,8 +385,6 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     const order = existing.get(keyOf(v))!;
     answers.set(v.r.index, { duplicate: true, order: await orderView(ctx, order, { events: recorded.get(order.id)!.events, awards: prior.get(order.id) ?? [], storeCode: v.store?.code ?? null }) });
   }
-  const numbers = await repo.countEarlierOrdersMany(ctx.trx, live.filter((l) => l.recordedEventId === null)
-    .map((l) => ({ orderId: l.order.id, memberId: l.member.id, placedAt: l.state.placedAt })));
 
   const earns: ledger.GroupedEarn[] = [];
   type Evaluated = (typeof live)[number] & {
@@ -391,7 +399,9 @@ export async function ingestOrderEventsMany(ctx: LedgerContext, requests: Groupe
     if (l.recordedEventId === null) {
       // The tier in force now, as snapshotContext reads it (a statement per member, with a ladder).
       const member = ladder ? await loadMemberContext(ctx.trx, ctx.program.id, l.member.id, ctx.now, l.member) : memberContextOf(l.member, null);
-      context = { member, orderNumber: numbers.get(l.order.id)! + 1, capUsage: {}, takenAt: ctx.now.toISOString() };
+      const earlier = earlierOrders.get(l.member.id);
+      invariant(typeof earlier === 'number', 'a new order was counted when its member was locked');
+      context = { member, orderNumber: earlier + 1, capUsage: {}, takenAt: ctx.now.toISOString() };
       evaluation = evaluateOrder(orderInput(l.details, l.state.placedAt, l.storeCode), evaluationContext(ctx, env, context), rules);
     } else {
       // Frozen when the order was linked, and evaluated for these very details (checked above).

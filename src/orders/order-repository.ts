@@ -3,7 +3,7 @@ import { alongside as withAlongside } from '../db/alongside.ts';
 import { recordset } from '../db/recordset.ts';
 import { orderTierContributionsQuery } from '../tiers/tier-repository.ts';
 import type { Executor, Tx } from '../db/database.ts';
-import type { OrderEventType, OrdersTable } from '../db/schema.ts';
+import type { DB, OrderEventType, OrdersTable } from '../db/schema.ts';
 import type { OutboxEvent } from '../events/event-repository.ts';
 import { invariant } from '../http/error-codes.ts';
 
@@ -126,9 +126,13 @@ export async function lockClaimableOrders(
     .execute();
 }
 
-/** How many of the member's other orders came before this one (not cancelled): its number is that + 1. */
+/**
+ * How many of the member's other orders came before this one (not cancelled): its number is that
+ * + 1 (laurel_earlier_orders, migration 0015). Call it once the member is locked.
+ */
 export async function countEarlierOrders(trx: Tx, memberId: string, placedAt: Date, orderId: string): Promise<number> {
-  return (await countEarlierOrdersMany(trx, [{ orderId, memberId, placedAt }])).get(orderId)!;
+  const { rows } = await sql<{ earlier: number }>`select laurel_earlier_orders(${memberId}, ${orderId}, ${placedAt}) as earlier`.execute(trx);
+  return rows[0]!.earlier;
 }
 
 export async function countMemberOrders(db: Executor, memberId: string): Promise<number> {
@@ -310,21 +314,25 @@ export async function recordEventsOfOrders(trx: Tx, programId: string, events: (
 
 /** lockMember for several members, in id order (two batches wait for each other, never deadlock). */
 export async function lockMembers(trx: Tx, programId: string, memberIds: string[]) {
-  if (memberIds.length === 0) return [];
-  return trx.selectFrom('members').selectAll().where('program_id', '=', programId).where(sql<boolean>`id = any(${memberIds}::uuid[])`).orderBy('id').forUpdate().execute();
+  return (await lockMembersCounting(trx, programId, [...new Set(memberIds)].map((memberId) => ({ memberId })))).map((l) => l.member);
 }
 
-/** countEarlierOrders for several orders, each of another member, in one statement; by order id. */
-export async function countEarlierOrdersMany(trx: Tx, orders: { orderId: string; memberId: string; placedAt: Date }[]): Promise<Map<string, number>> {
-  if (orders.length === 0) return new Map();
-  const { rows } = await sql<{ order_id: string; earlier: number }>`
-    select r.order_id, (
-      select count(*) from orders o
-      where o.member_id = r.member_id and o.id <> r.order_id and o.status <> 'cancelled' and (o.placed_at, o.id) < (r.placed_at, r.order_id)
-    )::int as earlier
-    from jsonb_to_recordset(${JSON.stringify(orders.map((o) => ({ order_id: o.orderId, member_id: o.memberId, placed_at: o.placedAt })))}::jsonb)
-      as r(order_id uuid, member_id uuid, placed_at timestamptz)`.execute(trx);
-  return new Map(rows.map((r) => [r.order_id, r.earlier]));
+/**
+ * Locks the members in id order (the order every order event locks them in) and reads them after
+ * their locks; for those given an order, also counts the member's orders placed before it
+ * (laurel_earlier_orders, which reads after that member's lock). One statement. Each member once.
+ */
+export async function lockMembersCounting(trx: Tx, programId: string, members: { memberId: string; order?: { id: string; placedAt: Date } }[]) {
+  if (members.length === 0) return [];
+  invariant(new Set(members.map((m) => m.memberId)).size === members.length, 'each member is locked once');
+  // The count is taken in the projection above the locking subquery: for each row once its lock is held.
+  const { rows } = await sql<Selectable<DB['members']> & { earlier_orders: number | null }>`
+    select m.*, case when q.order_id is null then null else laurel_earlier_orders(m.id, q.order_id, q.placed_at) end as earlier_orders
+    from (select * from members where program_id = ${programId} and id = any(${members.map((m) => m.memberId)}::uuid[]) order by id for update) m
+    join unnest(${members.map((m) => m.memberId)}::uuid[], ${members.map((m) => m.order?.id ?? null)}::uuid[], ${members.map((m) => m.order?.placedAt ?? null)}::timestamptz[])
+      as q(member_id, order_id, placed_at) on q.member_id = m.id
+    order by m.id`.execute(trx);
+  return rows.map(({ earlier_orders: earlierOrders, ...member }) => ({ member, earlierOrders }));
 }
 
 /**

@@ -198,7 +198,11 @@ export async function updateEarningSettings(ctx: LedgerContext, input: Partial<E
  * whether those same rules were in force from then on.
  */
 export async function earningEnvironment(db: Executor, programId: string, rulesAt?: Date, rulesSince?: Date) {
-  const { settings, wallets, rules, rulesChanged } = await repo.settingsAndWallets(db, programId, rulesAt, rulesSince);
+  return earningEnvironmentOf(await repo.settingsAndWallets(db, programId, rulesAt, rulesSince), rulesAt, rulesSince);
+}
+
+/** earningEnvironment from its rows, read by settingsAndWallets or with the program (programWithSettingsAndWallets). */
+export function earningEnvironmentOf({ settings, wallets, rules, rulesChanged }: repo.SettingsAndWallets, rulesAt?: Date, rulesSince?: Date) {
   return {
     rulesInForce: rulesAt && rules ? { at: rulesAt, rules: rules.map(compileCached).sort(byPriority), steadySince: rulesChanged === false ? rulesSince : undefined } : undefined,
     settings: settings ? { claimWindowDays: settings.claim_window_days, pendingFrom: settings.pending_from } : { ...DEFAULT_SETTINGS },

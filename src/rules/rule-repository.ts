@@ -2,6 +2,7 @@ import { sql, type QueryCreator } from 'kysely';
 import type { Executor, Tx } from '../db/database.ts';
 import { recordset } from '../db/recordset.ts';
 import type { DB, RuleKind } from '../db/schema.ts';
+import { programAtNowQuery, type ProgramAtNow } from '../programs/program-repository.ts';
 import type { RuleVersion } from './compile-rule.ts';
 import type { RuleConfig } from './rule-config.ts';
 
@@ -121,18 +122,43 @@ export async function upsertSettings(trx: Tx, programId: string, values: { claim
  * also versionsInForce at that instant, and with `rulesSince` whether any version took effect in
  * (rulesSince, rulesAt] — if none did, the same versions were in force all along that span.
  */
-export async function settingsAndWallets(db: Executor, programId: string, rulesAt?: Date, rulesSince?: Date) {
-  const { rows } = await sql<{
-    settings: { claim_window_days: number; pending_from: 'paid' | 'fulfilled' } | null;
-    wallets: { code: string; pending_days: number; unit: string }[];
-    rules: Parameters<typeof versionFromJson>[0][] | null;
-    rules_changed: boolean | null;
-  }>`select (select json_build_object('claim_window_days', claim_window_days, 'pending_from', pending_from) from earning_settings where program_id = ${programId}) as settings,
+interface SettingsAndWalletsRow {
+  earning_settings: { claim_window_days: number; pending_from: 'paid' | 'fulfilled' } | null;
+  wallets: { code: string; pending_days: number; unit: string }[];
+  rules: Parameters<typeof versionFromJson>[0][] | null;
+  rules_changed: boolean | null;
+}
+
+/** The columns of settingsAndWallets, for a statement of its own or riding with another read. */
+function settingsAndWalletsColumns(programId: string, rulesAt?: Date, rulesSince?: Date) {
+  return sql`(select json_build_object('claim_window_days', claim_window_days, 'pending_from', pending_from) from earning_settings where program_id = ${programId}) as earning_settings,
             coalesce((select json_agg(json_build_object('code', code, 'pending_days', pending_days, 'unit', unit)) from wallets where program_id = ${programId}), '[]'::json) as wallets,
             ${rulesAt ? sql`coalesce((select json_agg(c) from (${versionsInForceSql(programId, rulesAt)}) c), '[]'::json)` : sql`null::json`} as rules,
-            ${rulesAt && rulesSince ? sql`exists (select 1 from earning_rule_versions where program_id = ${programId} and effective_from > ${rulesSince} and effective_from <= ${rulesAt})` : sql`null::boolean`} as rules_changed`.execute(db);
-  const { rules, rules_changed: rulesChanged, ...rest } = rows[0]!;
-  return { ...rest, rules: rules?.map(versionFromJson), rulesChanged };
+            ${rulesAt && rulesSince ? sql`exists (select 1 from earning_rule_versions where program_id = ${programId} and effective_from > ${rulesSince} and effective_from <= ${rulesAt})` : sql`null::boolean`} as rules_changed`;
+}
+
+function settingsAndWalletsOf(row: SettingsAndWalletsRow) {
+  return { settings: row.earning_settings, wallets: row.wallets, rules: row.rules?.map(versionFromJson), rulesChanged: row.rules_changed };
+}
+
+export type SettingsAndWallets = ReturnType<typeof settingsAndWalletsOf>;
+
+export async function settingsAndWallets(db: Executor, programId: string, rulesAt?: Date, rulesSince?: Date): Promise<SettingsAndWallets> {
+  const { rows } = await sql<SettingsAndWalletsRow>`select ${settingsAndWalletsColumns(programId, rulesAt, rulesSince)}`.execute(db);
+  return settingsAndWalletsOf(rows[0]!);
+}
+
+/**
+ * settingsAndWallets and the program at the transaction's instant (programAtNowQuery) in one
+ * statement: the first of an order batch, which needs both before anything else. Undefined when
+ * there is no such program.
+ */
+export async function programWithSettingsAndWallets(db: Executor, programId: string, at: Date | undefined, rulesAt: Date, rulesSince: Date) {
+  const { rows } = await sql<ProgramAtNow & SettingsAndWalletsRow>`
+    select q.*, ${settingsAndWalletsColumns(programId, rulesAt, rulesSince)} from (${programAtNowQuery(programId, at)}) q`.execute(db);
+  if (!rows[0]) return undefined;
+  const { earning_settings: _s, wallets: _w, rules: _r, rules_changed: _c, ...program } = rows[0];
+  return { program: program as ProgramAtNow, environment: settingsAndWalletsOf(rows[0]) };
 }
 
 export async function walletsOf(db: Executor, programId: string) {

@@ -13,6 +13,7 @@ import * as walletFillfactor from './0011-wallet-fillfactor.ts';
 import * as balanceSnapshots from './0012-balance-snapshots.ts';
 import * as lotsMemberVesting from './0013-lots-member-vesting.ts';
 import * as orderTierIndexByOrder from './0014-order-tier-index-by-order.ts';
+import * as earlierOrders from './0015-earlier-orders.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0012-balance-snapshots': balanceSnapshots,
   '0013-lots-member-vesting': lotsMemberVesting,
   '0014-order-tier-index-by-order': orderTierIndexByOrder,
+  '0015-earlier-orders': earlierOrders,
 };
