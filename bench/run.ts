@@ -22,11 +22,12 @@ import { benchProgram, importFile, writeMemberCsv } from './lib/fixtures.ts';
 import { HttpClient } from './lib/http-client.ts';
 import { startLaurel } from './lib/laurel-process.ts';
 import type { LoadResult } from './lib/load.ts';
-import { startCpuMeter, type CpuUse } from './lib/cpu-meter.ts';
+import type { CpuUse } from './lib/cpu-meter.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
 import { median, round } from './lib/stats.ts';
 import { statementsPerRequest } from './lib/round-trips.ts';
-import { balanceRead, directEarn, earnWorkload, healthRead, orderLifecycle, rawLedgerWrites, runWorkload } from './lib/workloads.ts';
+import { balanceRead, directEarn, earnWorkload, healthRead, orderLifecycle, type Workload } from './lib/workloads.ts';
+import { LoadGenerators } from './lib/generator-process.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -69,13 +70,6 @@ function figure(name: string, runs: number[], unit: string, aim?: { text: string
   figures.push({ name, median: Number.isFinite(m) ? m : null, unit, runs: runs.map((r) => round(r, 3)), aim: aim?.text, met: aim && Number.isFinite(m) ? aim.ok(m) : undefined, note });
 }
 
-/** A load phase with where its CPU went (bench/lib/cpu-meter.ts), Laurel's being process `pid`'s. */
-async function metered(pid: number | undefined, phase: () => Promise<LoadResult>): Promise<LoadResult> {
-  const meter = startCpuMeter(pid);
-  const result = await phase();
-  return { ...result, cpu: meter?.stop(result.ok) };
-}
-
 /**
  * The CPU figures of a throughput: per event, the machine's (split in the note), and the share of
  * the cores left idle. Against `reference` (the raw ceiling's runs) also the ratio of the CPU an
@@ -100,10 +94,11 @@ async function httpPhases(adminUrl: string, tmp: string) {
   const program = await benchProgram(database.db, { name: 'load', members: LOAD_MEMBERS, balance: 1000, file: path.join(tmp, 'load.csv') });
   const raw = await benchProgram(database.db, { name: 'raw', members: LOAD_MEMBERS, balance: 1000, file: path.join(tmp, 'raw.csv') });
   const laurel = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)) } });
-  const client = new HttpClient(laurel.port, CONCURRENCY, { authorization: `Bearer ${program.key}` });
+  // For the workloads' set-up only: each phase's load comes from a generator process of its own.
+  const client = new HttpClient(laurel.port, 4, { authorization: `Bearer ${program.key}` });
+  const generators = new LoadGenerators(tmp);
   // The same server without group commit and group reads, idle but for its own phases: the gains, measured in each run.
   const alone = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)), LAUREL_GROUP_COMMIT_BATCHES: '0', LAUREL_READ_BATCHES: '0' } });
-  const aloneClient = new HttpClient(alone.port, CONCURRENCY, { authorization: `Bearer ${program.key}` });
   const runId = Date.now().toString(36);
   const primary = earnWorkload(runId);
   const workloads = primary.name === 'earn' ? [primary] : [primary, directEarn, orderLifecycle(runId)];
@@ -129,40 +124,44 @@ async function httpPhases(adminUrl: string, tmp: string) {
     statements = Object.fromEntries(Object.entries(statements).map(([k, v]) => [k.replace('order-lifecycle', 'order-lifecycle, its paid event'), v]));
     log(`statements per request: ${JSON.stringify(statements)}`);
     const phase = { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 };
+    const warm = { concurrency: CONCURRENCY, durationMs: WARMUP_MS };
+    /** A workload's phase on a server, its CPU measured when `measured`. */
+    const http = (server: { pid: number; port: number }, w: Workload, options: typeof phase, measured = true) =>
+      generators.run(program, { kind: 'http', port: server.port, workload: w.name, runId, ...options }, measured ? server.pid : undefined);
+    const rawWrites = (options: typeof phase, measured = true) => generators.run(raw, { kind: 'raw', databaseUrl: url, ...options }, measured ? null : undefined);
     log(`warming up (${WARMUP_MS / 1000} s per workload)…`);
-    for (const w of workloads) await runWorkload(client, program, w, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
-    await rawLedgerWrites(url, raw, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
-    await runWorkload(aloneClient, program, directEarn, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
-    if (orders) await runWorkload(aloneClient, program, orders, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
-    await runWorkload(client, program, balanceRead, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
-    await runWorkload(aloneClient, program, balanceRead, { concurrency: CONCURRENCY, durationMs: WARMUP_MS });
+    for (const w of workloads) await http(laurel, w, warm, false);
+    await rawWrites(warm, false);
+    await http(alone, directEarn, warm, false);
+    if (orders) await http(alone, orders, warm, false);
+    await http(laurel, balanceRead, warm, false);
+    await http(alone, balanceRead, warm, false);
     for (let run = 1; run <= RUNS; run++) {
       // Each run measures the reference and Laurel back to back, so their ratio shares the machine's state.
       log(`run ${run}/${RUNS}: raw PostgreSQL ledger writes, ${SECONDS} s…`);
-      results.raw!.push(await metered(undefined, () => rawLedgerWrites(url, raw, phase)));
+      results.raw!.push(await rawWrites(phase));
       for (const w of workloads) {
         log(`run ${run}/${RUNS}: ${w.name} through HTTP, ${SECONDS} s…`);
-        results[w.name]!.push(await metered(laurel.pid, () => runWorkload(client, program, w, phase)));
+        results[w.name]!.push(await http(laurel, w, phase));
       }
       log(`run ${run}/${RUNS}: earn without group commit (a second server, LAUREL_GROUP_COMMIT_BATCHES=0), ${SECONDS} s…`);
-      results.alone!.push(await metered(alone.pid, () => runWorkload(aloneClient, program, directEarn, phase)));
+      results.alone!.push(await http(alone, directEarn, phase));
       if (orders) {
         log(`run ${run}/${RUNS}: order-paid without group commit (the second server), ${SECONDS} s…`);
-        results.aloneOrders!.push(await metered(alone.pid, () => runWorkload(aloneClient, program, orders, phase)));
+        results.aloneOrders!.push(await http(alone, orders, phase));
       }
       log(`run ${run}/${RUNS}: balance reads, ${SECONDS} s…`);
-      results.reads!.push(await metered(laurel.pid, () => runWorkload(client, program, balanceRead, phase)));
+      results.reads!.push(await http(laurel, balanceRead, phase));
       log(`run ${run}/${RUNS}: balance reads without group reads (the second server, LAUREL_READ_BATCHES=0), ${SECONDS} s…`);
-      results.aloneReads!.push(await metered(alone.pid, () => runWorkload(aloneClient, program, balanceRead, phase)));
+      results.aloneReads!.push(await http(alone, balanceRead, phase));
       log(`run ${run}/${RUNS}: reference for reads, GET /health, ${SECONDS} s…`);
-      results.health!.push(await metered(laurel.pid, () => runWorkload(client, program, healthRead, phase)));
+      results.health!.push(await http(laurel, healthRead, phase));
     }
   } finally {
     clearInterval(sampler);
   }
   const memory = laurel.memory();
   client.close();
-  aloneClient.close();
   await laurel.stop();
   await alone.stop();
   await database.close();

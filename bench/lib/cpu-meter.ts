@@ -6,7 +6,7 @@ export interface CpuUse {
   machineUsPerEvent: number;
   /** The Laurel server process. */
   laurelUsPerEvent: number;
-  /** The benchmark process: the load generator (and the raw ceiling's own PostgreSQL clients). */
+  /** The load generator: its own process (bench/load-generator.ts), else the benchmark process. */
   benchUsPerEvent: number;
   /** The rest of the machine: PostgreSQL when it runs here, and anything else running. */
   restUsPerEvent: number;
@@ -31,10 +31,11 @@ function processTicks(pid: number): number {
 
 /**
  * Starts measuring a phase's CPU: the machine's from /proc/stat, Laurel's from /proc/<pid>/stat,
- * the benchmark's own from process.cpuUsage(). `stop(events)` divides each by the events the
- * phase counted. Undefined where /proc is not there (not Linux): the figures are then left out.
+ * the load generator's as its process reports it (`generatorUs`), else the benchmark process's own
+ * from process.cpuUsage(). `stop(events)` divides each by the events the phase counted. Undefined
+ * where /proc is not there (not Linux): the figures are then left out.
  */
-export function startCpuMeter(laurelPid: number | undefined): { stop(events: number): CpuUse | undefined } | undefined {
+export function startCpuMeter(laurelPid: number | undefined): { stop(events: number, generatorUs?: number): CpuUse | undefined } | undefined {
   let machine0: ReturnType<typeof machineTicks>;
   let laurel0: number;
   try {
@@ -45,7 +46,7 @@ export function startCpuMeter(laurelPid: number | undefined): { stop(events: num
   }
   const bench0 = process.cpuUsage();
   return {
-    stop(events) {
+    stop(events, generatorUs) {
       let machine: ReturnType<typeof machineTicks>;
       let laurelTicks: number;
       try {
@@ -55,10 +56,11 @@ export function startCpuMeter(laurelPid: number | undefined): { stop(events: num
         return undefined;
       }
       const bench = process.cpuUsage(bench0);
+      // With the generator in a process of its own, this process's share (waiting, sampling RSS) falls to the rest.
       const busyUs = ((machine.busy - machine0.busy) / TICKS_PER_SECOND) * 1e6;
       const idleTicks = machine.idle - machine0.idle;
       const laurelUs = (laurelTicks / TICKS_PER_SECOND) * 1e6;
-      const benchUs = bench.user + bench.system;
+      const benchUs = generatorUs ?? bench.user + bench.system;
       const per = (us: number) => (events > 0 ? us / events : NaN);
       return {
         machineUsPerEvent: per(busyUs),

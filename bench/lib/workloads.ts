@@ -115,6 +115,14 @@ export function earnWorkload(runId: string): Workload {
   return existsSync(path.join(ROOT, 'src/orders/order-routes.ts')) ? orderPaid(runId) : directEarn;
 }
 
+/** A workload by its name, for a load generator in a process of its own (bench/load-generator.ts). */
+export function workloadNamed(name: string, runId: string): Workload {
+  const all = [directEarn, orderPaid(runId), orderLifecycle(runId), balanceRead, healthRead];
+  const found = all.find((w) => w.name === name);
+  if (!found) throw new Error(`no workload named ${name}`);
+  return found;
+}
+
 export async function runWorkload(client: HttpClient, program: BenchProgram, workload: Workload, options: { concurrency: number; durationMs: number }): Promise<LoadResult> {
   return closedLoop({
     ...options,
