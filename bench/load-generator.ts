@@ -6,9 +6,10 @@
  * JSON, with the CPU the phase cost this process, and exits.
  *
  * Why not inside the benchmark process: the generator shares the two cores with Laurel and
- * PostgreSQL, and there it cost twice what a process of its own costs per request (60–65 against
- * 28–33 µs a `GET /health`): that process also holds the bench's fixtures and results, an app of
- * its own (statements per request) and its database pool. See docs/benchmarks.md, "The load generator".
+ * PostgreSQL, and there it cost more per request than in a process of its own (60–65 against
+ * 44–52 µs a `GET /health`, with the same client): that process also holds the bench's fixtures and
+ * results, an app of its own (statements per request) and its database pool. See
+ * docs/benchmarks.md, "The load generator".
  */
 import { readFileSync } from 'node:fs';
 import type { BenchProgram } from './lib/fixtures.ts';
