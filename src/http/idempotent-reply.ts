@@ -71,11 +71,14 @@ export function idempotentGroup<I>(
   app: FastifyInstance,
   status: number,
   work: (trx: Tx, programId: string, requests: { index: number; actor: string; input: I }[]) => Promise<Map<number, unknown>>,
+  /** The member wallet each request's work will lock: locked with the keys' claim, one round trip less. */
+  walletOf?: (input: I) => { memberId: string; walletCode: string },
 ): IdempotentGroup<I> | undefined {
+  const { clock } = app.deps;
   return groupCommitter<GroupedRequest<I>, GroupAnswer>(app, (programId, requests) => runIdempotentGroup(app.deps.db, programId, requests, async (trx, fresh) => {
     const results = await work(trx, programId, fresh.map((index) => ({ index, actor: requests[index]!.actor, input: requests[index]!.input })));
     return new Map([...results].map(([i, r]) => [i, r === SINGLE || r instanceof ProblemError ? r : { status, body: r }]));
-  }));
+  }, walletOf && { pairs: requests.map((r) => walletOf(r.input)), at: clock?.() }));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { executeWithCommit, type Executor, type Tx } from '../db/database.ts';
 import { invariant } from '../http/error-codes.ts';
+import { rememberLockedWallets, type LockedWalletRow } from '../ledger/ledger-repository.ts';
 import { programAtNowQuery, rememberProgramAtNow, type ProgramAtNow } from '../programs/program-repository.ts';
 
 export interface StoredAnswer { request_hash: string; response_status: number; response_body: unknown }
@@ -10,28 +11,44 @@ export interface StoredAnswer { request_hash: string; response_status: number; r
  * under the keys it took (laurel_claim_keys, migration 0009): one statement. Never waits; the
  * result has an entry for each key taken (null when nothing is stored under it), none for a key
  * another transaction holds.
+ *
+ * With `wallets` (an earn batch), the same statement then locks those member wallets and reads
+ * them, when it took any key (laurel_claim_keys_locking_wallets, migration 0016), for the
+ * transaction's next lockMemberWalletsByCode (rememberLockedWallets): its due flags are read at
+ * `at`, the instant the request's context will have (the test clock's, else the transaction's).
  */
-export async function claimKeys(trx: Tx, programId: string, keys: string[]): Promise<Map<string, StoredAnswer | null>> {
+export async function claimKeys(
+  trx: Tx, programId: string, keys: string[], wallets?: { pairs: { memberId: string; walletCode: string }[]; at: Date | undefined },
+): Promise<Map<string, StoredAnswer | null>> {
+  const locking = wallets !== undefined && wallets.pairs.length > 0;
   // The program as the request's context will read it, in the same statement (see
-  // rememberProgramAtNow): its columns ride on every key's row, each parsed as its own column.
-  const { rows } = await sql<{ key: string; request_hash: string | null; response_status: number | null; response_body: unknown } & ProgramColumns>`
-    select c.key, c.request_hash, c.response_status, c.response_body,
-      q.id as program_id, q.time_zone as program_time_zone, q.reversal_policy as program_reversal_policy, q.currency as program_currency,
+  // rememberProgramAtNow): its columns ride on every row, each parsed as its own column.
+  const claimed = locking
+    ? sql`laurel_claim_keys_locking_wallets(${programId}::uuid, ${keys}::text[], ${wallets.pairs.map((p) => p.memberId)}::uuid[],
+        ${wallets.pairs.map((p) => p.walletCode)}::text[], coalesce(${wallets.at ?? null}::timestamptz, now()))`
+    : sql`laurel_claim_keys(${programId}::uuid, ${keys}::text[])`;
+  const { rows } = await sql<ClaimRow & Partial<LockedWalletRow> & { kind?: 'key' | 'wallet' } & ProgramColumns>`
+    select c.*,
+      q.id as program_id_, q.time_zone as program_time_zone, q.reversal_policy as program_reversal_policy, q.currency as program_currency,
       q.currency_exponent as program_currency_exponent, q.settings as program_settings, q.now as program_now, q.has_ladder as program_has_ladder
-    from laurel_claim_keys(${programId}::uuid, ${keys}::text[]) c
+    from ${claimed} c
     left join (${programAtNowQuery(programId, undefined)}) q on true`.execute(trx);
   const p = rows[0];
-  if (p?.program_id) {
-    invariant(p.program_id === programId, 'a claim reads the program of its keys');
+  if (p?.program_id_) {
+    invariant(p.program_id_ === programId, 'a claim reads the program of its keys');
     rememberProgramAtNow(trx, {
-      id: p.program_id, time_zone: p.program_time_zone, reversal_policy: p.program_reversal_policy, currency: p.program_currency,
+      id: p.program_id_, time_zone: p.program_time_zone, reversal_policy: p.program_reversal_policy, currency: p.program_currency,
       currency_exponent: p.program_currency_exponent, settings: p.program_settings, now: p.program_now, has_ladder: p.program_has_ladder,
     });
+    if (locking) rememberLockedWallets(trx, programId, wallets.pairs, wallets.at ?? p.program_now, rows.filter((r) => r.kind === 'wallet') as LockedWalletRow[]);
   }
-  return new Map(rows.map((r) => [r.key, r.request_hash === null ? null : { request_hash: r.request_hash, response_status: r.response_status!, response_body: r.response_body }]));
+  const claims = locking ? rows.filter((r) => r.kind === 'key') : rows;
+  return new Map(claims.map((r) => [r.key!, r.request_hash === null ? null : { request_hash: r.request_hash!, response_status: r.response_status!, response_body: r.response_body }]));
 }
 
-type ProgramColumns = { [K in keyof ProgramAtNow as `program_${K}`]: ProgramAtNow[K] };
+interface ClaimRow { key: string | null; request_hash: string | null; response_status: number | null; response_body: unknown }
+
+type ProgramColumns = { [K in keyof ProgramAtNow as K extends 'id' ? 'program_id_' : `program_${K}`]: ProgramAtNow[K] };
 
 /**
  * The key's lock and stored answer. The lock is nearly always free, so it is claimed first (one

@@ -135,6 +135,8 @@ export async function runIdempotentGroup(
   programId: string,
   requests: { key: string; hash: string }[],
   work: (trx: Tx, fresh: number[]) => Promise<Map<number, { status: number; body: unknown } | ProblemError | typeof SINGLE>>,
+  /** Member wallets `work` will lock, locked by the key claim's statement (claimKeys). */
+  wallets?: Parameters<typeof repo.claimKeys>[3],
 ): Promise<GroupAnswer[]> {
   return inTransaction(db, async (trx) => {
     const answers: GroupAnswer[] = requests.map(() => SINGLE);
@@ -143,7 +145,7 @@ export async function runIdempotentGroup(
       if (r.key.length > 0 && r.key.length <= MAX_KEY_LENGTH && !first.has(r.key)) first.set(r.key, i);
     });
     if (first.size === 0) return answers;
-    const stored = await repo.claimKeys(trx, programId, [...first.keys()]);
+    const stored = await repo.claimKeys(trx, programId, [...first.keys()], wallets);
     const fresh: number[] = [];
     for (const key of stored.keys()) {
       const i = first.get(key)!;

@@ -42,6 +42,26 @@ export async function lockMemberWalletByCode(trx: Tx, programId: string, memberI
 
 export const walletKey = (memberId: string, walletCode: string) => `${memberId}\u0000${walletCode}`;
 
+/** A row of laurel_lock_member_wallets (migration 0010): a locked member wallet, read after its lock. */
+export type LockedWalletRow = Omit<WalletTerms, 'id'> & {
+  mw_id: number; status: string; program_id: string; member_id: string; wallet_id: string;
+  available_account_id: number; pending_account_id: number; reserved_account_id: number;
+  last_activity_at: Date | null; available: number; pending: number; reserved: number; due: boolean;
+};
+
+/**
+ * Member wallets another statement of the transaction locked for it (an earn batch's key claim,
+ * laurel_claim_keys_locking_wallets), for its next lockMemberWalletsByCode: the pairs it was asked
+ * to lock, the instant its due flags were read at, and its rows. Taken once; used only when that
+ * call asks for some of those pairs at that instant, else it locks and reads as usual (a second
+ * lock of a row the transaction holds does not wait).
+ */
+const lockedAhead = new WeakMap<Tx, { programId: string; pairs: Set<string>; nowMs: number; rows: LockedWalletRow[] }>();
+
+export function rememberLockedWallets(trx: Tx, programId: string, pairs: { memberId: string; walletCode: string }[], now: Date, rows: LockedWalletRow[]) {
+  lockedAhead.set(trx, { programId, pairs: new Set(pairs.map((p) => walletKey(p.memberId, p.walletCode))), nowMs: now.getTime(), rows });
+}
+
 /**
  * lockMemberWalletByCode for many (member, wallet) pairs in one statement, keyed by walletKey.
  * The rows are locked in id order, so two transactions locking overlapping sets wait for each
@@ -50,14 +70,18 @@ export const walletKey = (memberId: string, walletCode: string) => `${memberId}\
 export async function lockMemberWalletsByCode(trx: Tx, programId: string, pairs: { memberId: string; walletCode: string }[], now: Date) {
   const out = new Map<string, { status: string; wallet: WalletTerms; state: MemberWalletState }>();
   if (pairs.length === 0) return out;
-  // Locks, then reads the balances after the locks (migration 0010 says why a function).
-  const { rows } = await sql<Omit<WalletTerms, 'id'> & {
-    mw_id: number; status: string; program_id: string; member_id: string; wallet_id: string;
-    available_account_id: number; pending_account_id: number; reserved_account_id: number;
-    last_activity_at: Date | null; available: number; pending: number; reserved: number; due: boolean;
-  }>`
-    select * from laurel_lock_member_wallets(${programId}::uuid, ${pairs.map((p) => p.memberId)}::uuid[], ${pairs.map((p) => p.walletCode)}::text[], ${now}::timestamptz)
-  `.execute(trx);
+  const ahead = lockedAhead.get(trx);
+  lockedAhead.delete(trx);
+  const wanted = new Set(pairs.map((p) => walletKey(p.memberId, p.walletCode)));
+  let rows: LockedWalletRow[];
+  if (ahead && ahead.programId === programId && ahead.nowMs === now.getTime() && [...wanted].every((k) => ahead.pairs.has(k))) {
+    rows = ahead.rows.filter((row) => wanted.has(walletKey(row.member_id, row.code)));
+  } else {
+    // Locks, then reads the balances after the locks (migration 0010 says why a function).
+    ({ rows } = await sql<LockedWalletRow>`
+      select * from laurel_lock_member_wallets(${programId}::uuid, ${pairs.map((p) => p.memberId)}::uuid[], ${pairs.map((p) => p.walletCode)}::text[], ${now}::timestamptz)
+    `.execute(trx));
+  }
   for (const row of rows) {
     out.set(walletKey(row.member_id, row.code), {
       status: row.status,

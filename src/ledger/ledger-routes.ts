@@ -80,7 +80,8 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   // Concurrent earns share transactions: the hot path of every integration that awards points.
-  const earnGroup = idempotentGroup<ledger.EarnInput>(app, 201, async (trx, programId, requests) => ledger.earnMany(await context(trx, programId, 'system'), requests));
+  const earnGroup = idempotentGroup<ledger.EarnInput>(app, 201, async (trx, programId, requests) => ledger.earnMany(await context(trx, programId, 'system'), requests),
+    (input) => ({ memberId: input.memberId, walletCode: input.wallet }));
 
   const date = (value: string | null | undefined) => (value === undefined ? undefined : value === null ? null : new Date(value));
 

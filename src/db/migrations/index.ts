@@ -14,6 +14,7 @@ import * as balanceSnapshots from './0012-balance-snapshots.ts';
 import * as lotsMemberVesting from './0013-lots-member-vesting.ts';
 import * as orderTierIndexByOrder from './0014-order-tier-index-by-order.ts';
 import * as earlierOrders from './0015-earlier-orders.ts';
+import * as claimKeysLockingWallets from './0016-claim-keys-locking-wallets.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013-lots-member-vesting': lotsMemberVesting,
   '0014-order-tier-index-by-order': orderTierIndexByOrder,
   '0015-earlier-orders': earlierOrders,
+  '0016-claim-keys-locking-wallets': claimKeysLockingWallets,
 };
