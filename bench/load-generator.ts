@@ -35,6 +35,8 @@ if (client) {
   });
 }
 process.stdout.write('GENERATOR_READY\n');
+// A benchmark that dies before saying go closes this pipe: then there is nothing to measure for.
+process.stdin.once('end', () => process.exit(1));
 await new Promise((resolve) => process.stdin.once('data', resolve));
 
 const before = process.cpuUsage();

@@ -117,11 +117,6 @@ export async function upsertSettings(trx: Tx, programId: string, values: { claim
     .executeTakeFirstOrThrow();
 }
 
-/**
- * The earning settings row (if any) and the wallets' defaults, in one round trip; with `rulesAt`,
- * also versionsInForce at that instant, and with `rulesSince` whether any version took effect in
- * (rulesSince, rulesAt] — if none did, the same versions were in force all along that span.
- */
 interface SettingsAndWalletsRow {
   earning_settings: { claim_window_days: number; pending_from: 'paid' | 'fulfilled' } | null;
   wallets: { code: string; pending_days: number; unit: string }[];
@@ -143,6 +138,11 @@ function settingsAndWalletsOf(row: SettingsAndWalletsRow) {
 
 export type SettingsAndWallets = ReturnType<typeof settingsAndWalletsOf>;
 
+/**
+ * The earning settings row (if any) and the wallets' defaults, in one round trip; with `rulesAt`,
+ * also versionsInForce at that instant, and with `rulesSince` whether any version took effect in
+ * (rulesSince, rulesAt] — if none did, the same versions were in force all along that span.
+ */
 export async function settingsAndWallets(db: Executor, programId: string, rulesAt?: Date, rulesSince?: Date): Promise<SettingsAndWallets> {
   const { rows } = await sql<SettingsAndWalletsRow>`select ${settingsAndWalletsColumns(programId, rulesAt, rulesSince)}`.execute(db);
   return settingsAndWalletsOf(rows[0]!);

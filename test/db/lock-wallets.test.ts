@@ -100,6 +100,26 @@ describe('a key claim that locks member wallets', async () => {
     });
   });
 
+  it('locks and returns no wallet of another program’s member', async () => {
+    const other = await t.newProgram({ name: 'Other shop' });
+    const theirs = await t.member({}, other);
+    await t.earn(theirs.id, 6, {}, other);
+    const outsider = await connect();
+    try {
+      await inTransaction(t.db.db, async (trx) => {
+        expect((await claimKeys(trx, program, ['lw-other'], { pairs: [pair(theirs.id)], at: undefined })).size).toBe(1);
+        // Not locked: its own program's session takes it at once.
+        expect((await outsider.query(`select id from member_wallets where member_id = $1 for update nowait`, [theirs.id])).rows).toHaveLength(1);
+        const ctx = await openLedgerContext(trx, program, 'test');
+        statements.count = 0;
+        expect((await lockMemberWalletsByCode(trx, program, [pair(theirs.id)], ctx.now)).size).toBe(0);
+        expect(statements.count).toBe(0);
+      });
+    } finally {
+      await outsider.end();
+    }
+  });
+
   it('locks the wallets after the keys, and none when it took no key', async () => {
     const m = await t.member();
     await t.earn(m.id, 2);
