@@ -80,7 +80,14 @@ function cpuFigures(rs: LoadResult[], reference?: LoadResult[]) {
   if (cpu.some((c) => !c)) return;
   const m = (pick: (c: CpuUse) => number) => fmt(median(cpu.map((c) => pick(c!))));
   figure('  machine CPU per event', cpu.map((c) => c!.machineUsPerEvent), 'µs', undefined,
-    `Laurel ${m((c) => c.laurelUsPerEvent)} · load generator ${m((c) => c.benchUsPerEvent)} · PostgreSQL and the rest ${m((c) => c.restUsPerEvent)} µs`);
+    `Laurel ${m((c) => c.laurelUsPerEvent)} (system ${m((c) => c.laurelSystemUsPerEvent)}) · load generator ${m((c) => c.benchUsPerEvent)} · PostgreSQL and the rest ${m((c) => c.restUsPerEvent)} µs`);
+  if (cpu.every((c) => c!.laurelWaitUsPerEvent !== undefined)) {
+    figure('  Laurel waiting for a core, per event', cpu.map((c) => c!.laurelWaitUsPerEvent!), 'µs', undefined,
+      'wall time its main thread was ready to run but queued behind another process on a core');
+    // Near 100 %, Laurel's one JavaScript thread is what holds the phase back: events/s ≈ 1 s / (CPU + wait) per event.
+    figure('  Laurel running or waiting for a core', cpu.map((c, i) => ((c!.laurelUsPerEvent + c!.laurelWaitUsPerEvent!) * rs[i]!.perSecond) / 1e4), '%', undefined,
+      'of the phase: its CPU (all threads, nearly all the main one) and its wait, per event × events/s');
+  }
   if (reference && reference.every((r) => r.cpu)) {
     figure('  CPU an event costs, raw ceiling / this (same run)', cpu.map((c, i) => reference[i]!.cpu!.machineUsPerEvent / c!.machineUsPerEvent), '×');
   }
@@ -110,7 +117,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
       // the process is gone; the phase will fail on its own
     }
   }, 250);
-  const results: Record<string, LoadResult[]> = { raw: [], alone: [], aloneOrders: [], reads: [], aloneReads: [], health: [] };
+  const results: Record<string, LoadResult[]> = { raw: [], alone: [], aloneOrders: [], reads: [], readsWide: [], aloneReads: [], health: [] };
   const orders = workloads.find((w) => w.name === 'order-paid');
   let statements: Record<string, number> = {};
   try {
@@ -152,6 +159,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
       }
       log(`run ${run}/${RUNS}: balance reads, ${SECONDS} s…`);
       results.reads!.push(await http(laurel, balanceRead, phase));
+      log(`run ${run}/${RUNS}: balance reads with ${CONCURRENCY * 2} clients, ${SECONDS} s…`);
+      results.readsWide!.push(await http(laurel, balanceRead, { ...phase, concurrency: CONCURRENCY * 2 }));
       log(`run ${run}/${RUNS}: balance reads without group reads (the second server, LAUREL_READ_BATCHES=0), ${SECONDS} s…`);
       results.aloneReads!.push(await http(alone, balanceRead, phase));
       log(`run ${run}/${RUNS}: reference for reads, GET /health, ${SECONDS} s…`);
@@ -204,6 +213,10 @@ async function httpPhases(adminUrl: string, tmp: string) {
   figure('  reference: GET /health (HTTP + select 1), same server', results.health!.map((r) => r.perSecond), 'reads/s');
   cpuFigures(results.health!);
   figure('  ratio to the reference (same run)', results.reads!.map((r, i) => r.perSecond / results.health![i]!.perSecond), '×');
+  // The same reads with twice the clients: whether the 32 are held back by latency or by work.
+  figure(`balance reads, HTTP, ${CONCURRENCY * 2} clients`, results.readsWide!.map((r) => r.perSecond), 'reads/s');
+  figure('  p99 latency', results.readsWide!.map((r) => r.p99Ms), 'ms');
+  cpuFigures(results.readsWide!);
   figure(`balance reads without group reads (1 statement per read), ${CONCURRENCY} clients`, results.aloneReads!.map((r) => r.perSecond), 'reads/s');
   figure('  p99 latency', results.aloneReads!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.aloneReads!);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { startCpuMeter } from '../../bench/lib/cpu-meter.ts';
 
@@ -36,8 +37,42 @@ describe.runIf(existsSync('/proc/stat'))('the benchmark CPU meter', () => {
       // The machine's busy time holds both (to within a tick per core).
       expect(use.machineUsPerEvent).toBeGreaterThanOrEqual(use.laurelUsPerEvent + use.benchUsPerEvent - 2_000);
       expect(use.restUsPerEvent).toBeGreaterThanOrEqual(0);
+      expect(use.laurelSystemUsPerEvent).toBeGreaterThanOrEqual(0);
+      expect(use.laurelSystemUsPerEvent).toBeLessThanOrEqual(use.laurelUsPerEvent);
       expect(use.idle).toBeGreaterThanOrEqual(0);
       expect(use.idle).toBeLessThan(1);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it.runIf(existsSync('/proc/self/schedstat'))('counts the time Laurel waited for a core when more threads want to run than there are cores', async () => {
+    // One spinner more than there are cores, Laurel's stand-in among them: every one of them waits its turn.
+    const spinners = Array.from({ length: os.availableParallelism() + 1 }, () => spawn(process.execPath, ['-e', CHILD], { stdio: ['ignore', 'pipe', 'ignore'] }));
+    try {
+      const [child] = spinners;
+      const spun = new Promise((resolve) => child!.stdout!.once('data', resolve));
+      const meter = startCpuMeter(child!.pid)!;
+      await spun;
+      const use = meter.stop(1)!;
+      // 400 ms of CPU shared fairly among n + 1 threads on n cores: about 400 / n ms of waiting (200 on 2 cores).
+      expect(use.laurelWaitUsPerEvent).toBeGreaterThan(400_000 / os.availableParallelism() / 4);
+    } finally {
+      for (const s of spinners) s.kill('SIGKILL');
+    }
+  });
+
+  it('reports no wait when nothing waits its turn', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const meter = startCpuMeter(child.pid)!;
+      await new Promise((r) => setTimeout(r, 200));
+      const use = meter.stop(1)!;
+      // Asleep on a timer: at most a stray wake-up of the runtime's own (a spinner above waits 50,000 µs or more).
+      expect(use.laurelWaitUsPerEvent).toBeGreaterThanOrEqual(0);
+      expect(use.laurelWaitUsPerEvent).toBeLessThan(2_000);
+      expect(startCpuMeter(undefined)!.stop(1)!.laurelWaitUsPerEvent).toBeUndefined();
     } finally {
       child.kill('SIGKILL');
     }
