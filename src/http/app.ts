@@ -8,6 +8,7 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import type { Principal } from '../programs/program-operations.ts';
 import { dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { importRoutes } from '../imports/import-routes.ts';
 import { ledgerRoutes } from '../ledger/ledger-routes.ts';
@@ -38,7 +39,8 @@ export type App = FastifyInstance & { deps: AppDeps };
 
 declare module 'fastify' {
   interface FastifyRequest {
-    principal?: { programId: string; keyId: string };
+    /** Set by /v1's authentication hook; null before it (declared up front so every request keeps one shape). */
+    principal: Principal | null;
   }
   interface FastifyInstance {
     deps: AppDeps;
@@ -103,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
+  app.decorateRequest('principal', null);
   // JSON only: Fastify would otherwise parse text/plain and let it fail validation as a 400.
   app.removeContentTypeParser('text/plain');
 

@@ -228,9 +228,12 @@ export async function revokeApiKey(db: Db, programId: string, id: string, actor:
 
 const LAST_USED_PRECISION_MS = 60_000;
 
+/** Who a request acts for: one API key of one program. Frozen: one object serves every request of a cached key. */
 export interface Principal {
-  programId: string;
-  keyId: string;
+  readonly programId: string;
+  readonly keyId: string;
+  /** How its changes are attributed in operations and the audit trail. */
+  readonly actor: string;
 }
 
 export async function authenticate(db: Executor, secret: string): Promise<Principal | undefined> {
@@ -239,5 +242,5 @@ export async function authenticate(db: Executor, secret: string): Promise<Princi
   if (!row) return undefined;
   // Minute precision is enough to tell unused keys apart, and spares a write per request.
   if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > LAST_USED_PRECISION_MS) await repo.touchApiKey(db, row.id);
-  return { programId: row.program_id, keyId: row.id };
+  return Object.freeze({ programId: row.program_id, keyId: row.id, actor: `api_key:${row.id}` });
 }
