@@ -214,7 +214,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
   cpuFigures(results.health!);
   figure('  ratio to the reference (same run)', results.reads!.map((r, i) => r.perSecond / results.health![i]!.perSecond), '×');
   // The same reads with twice the clients: whether the 32 are held back by latency or by work.
-  figure(`balance reads, HTTP, ${CONCURRENCY * 2} clients`, results.readsWide!.map((r) => r.perSecond), 'reads/s');
+  // The issue's read aim names no number of clients (its 32 are the order phase's), so both counts are held to it.
+  figure(`balance reads, HTTP, ${CONCURRENCY * 2} clients`, results.readsWide!.map((r) => r.perSecond), 'reads/s', { text: '≥ 10,000/s', ok: (m) => m >= 10_000 });
   figure('  p99 latency', results.readsWide!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.readsWide!);
   figure(`balance reads without group reads (1 statement per read), ${CONCURRENCY} clients`, results.aloneReads!.map((r) => r.perSecond), 'reads/s');
