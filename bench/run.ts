@@ -206,7 +206,9 @@ async function httpPhases(adminUrl: string, tmp: string) {
   }
   for (const [name, n] of Object.entries(statements)) figure(`statements per request (round trips, begin…commit): ${name}`, [n], 'statements');
   const healthRate = median(results.health!.map((r) => r.perSecond));
-  figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', { text: '≥ 10,000/s', ok: (m) => m >= 10_000 },
+  // The issue's read aim names no number of clients (its 32 are the order phase's), so both counts are held to it.
+  const readsAim = { text: '≥ 10,000/s', ok: (m: number) => m >= 10_000 };
+  figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', readsAim,
     beyondMachine(healthRate < 10_000, `GET /health alone does ${fmt(healthRate)}/s here`));
   figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.reads!);
@@ -214,8 +216,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
   cpuFigures(results.health!);
   figure('  ratio to the reference (same run)', results.reads!.map((r, i) => r.perSecond / results.health![i]!.perSecond), '×');
   // The same reads with twice the clients: whether the 32 are held back by latency or by work.
-  // The issue's read aim names no number of clients (its 32 are the order phase's), so both counts are held to it.
-  figure(`balance reads, HTTP, ${CONCURRENCY * 2} clients`, results.readsWide!.map((r) => r.perSecond), 'reads/s', { text: '≥ 10,000/s', ok: (m) => m >= 10_000 });
+  figure(`balance reads, HTTP, ${CONCURRENCY * 2} clients`, results.readsWide!.map((r) => r.perSecond), 'reads/s', readsAim);
   figure('  p99 latency', results.readsWide!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.readsWide!);
   figure(`balance reads without group reads (1 statement per read), ${CONCURRENCY} clients`, results.aloneReads!.map((r) => r.perSecond), 'reads/s');
