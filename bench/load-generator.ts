@@ -20,7 +20,7 @@ import { rawLedgerWrites, runWorkload, workloadNamed } from './lib/workloads.ts'
 /** A phase: a workload through HTTP on a server, or the raw ceiling's writes on a database. */
 export type PhaseSpec = { concurrency: number; durationMs: number } & (
   | { kind: 'http'; port: number; workload: string; runId: string }
-  | { kind: 'raw'; databaseUrl: string }
+  | { kind: 'raw'; databaseUrl: string; waitForFlush?: boolean }
 );
 /** The file the generator reads: the phase, and where its program (BenchProgram) was written. */
 export type GeneratorSpec = PhaseSpec & { programFile: string };
@@ -43,7 +43,7 @@ const before = process.cpuUsage();
 const options = { concurrency: spec.concurrency, durationMs: spec.durationMs };
 const result: LoadResult = spec.kind === 'http'
   ? await runWorkload(client!, program, workloadNamed(spec.workload, spec.runId), options)
-  : await rawLedgerWrites(spec.databaseUrl, program, options);
+  : await rawLedgerWrites(spec.databaseUrl, program, { ...options, waitForFlush: spec.waitForFlush });
 const used = process.cpuUsage(before);
 process.stdout.write(`GENERATOR_RESULT ${JSON.stringify({ ...result, generatorCpuUs: used.user + used.system })}\n`);
 client?.close();

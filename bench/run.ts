@@ -117,7 +117,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
       // the process is gone; the phase will fail on its own
     }
   }, 250);
-  const results: Record<string, LoadResult[]> = { raw: [], alone: [], aloneOrders: [], reads: [], readsWide: [], aloneReads: [], health: [] };
+  const results: Record<string, LoadResult[]> = { raw: [], rawUnflushed: [], alone: [], aloneOrders: [], reads: [], readsWide: [], aloneReads: [], health: [] };
   const orders = workloads.find((w) => w.name === 'order-paid');
   let statements: Record<string, number> = {};
   try {
@@ -135,7 +135,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
     /** A workload's phase on a server, its CPU measured when `measured`. */
     const http = (server: { pid: number; port: number }, w: Workload, options: typeof phase, measured = true) =>
       generators.run(program, { kind: 'http', port: server.port, workload: w.name, runId, ...options }, measured ? server.pid : undefined);
-    const rawWrites = (options: typeof phase, measured = true) => generators.run(raw, { kind: 'raw', databaseUrl: url, ...options }, measured ? null : undefined);
+    const rawWrites = (options: typeof phase, measured = true, waitForFlush = true) =>
+      generators.run(raw, { kind: 'raw', databaseUrl: url, waitForFlush, ...options }, measured ? null : undefined);
     log(`warming up (${WARMUP_MS / 1000} s per workload)…`);
     for (const w of workloads) await http(laurel, w, warm, false);
     await rawWrites(warm, false);
@@ -147,6 +148,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
       // Each run measures the reference and Laurel back to back, so their ratio shares the machine's state.
       log(`run ${run}/${RUNS}: raw PostgreSQL ledger writes, ${SECONDS} s…`);
       results.raw!.push(await rawWrites(phase));
+      log(`run ${run}/${RUNS}: the same writes, commits not waiting for the disk (a reference), ${SECONDS} s…`);
+      results.rawUnflushed!.push(await rawWrites(phase, true, false));
       for (const w of workloads) {
         log(`run ${run}/${RUNS}: ${w.name} through HTTP, ${SECONDS} s…`);
         results[w.name]!.push(await http(laurel, w, phase));
@@ -179,6 +182,11 @@ async function httpPhases(adminUrl: string, tmp: string) {
   const rawRate = results.raw!.map((r) => r.perSecond);
   figure('raw PostgreSQL ceiling: entry + balance, 1 transaction/event', rawRate, 'events/s');
   cpuFigures(results.raw!);
+  // What the wait for each commit's flush costs the ceiling: the most that sharing commits could
+  // buy a write of this shape (group commit saves flushes, not the work of each event).
+  figure('  the same writes, commits not waiting for the disk (synchronous_commit off, never Laurel\'s setting)', results.rawUnflushed!.map((r) => r.perSecond), 'events/s');
+  cpuFigures(results.rawUnflushed!);
+  figure('  ratio: not waiting / waiting (same run)', results.rawUnflushed!.map((r, i) => r.perSecond / rawRate[i]!), '×');
   const labels: Record<string, string> = {
     'order-paid': 'order-paid → rules → ledger', earn: 'earn (POST /members/:id/earn)', 'order-lifecycle': 'order lifecycle: created, paid, fulfilled (every event)',
   };

@@ -134,19 +134,30 @@ export async function runWorkload(client: HttpClient, program: BenchProgram, wor
 }
 
 /**
+ * A connection of the raw ceiling. With `waitForFlush: false` its commits return before their WAL
+ * is on disk (`synchronous_commit = off` for this session only): a reference for how much of the
+ * ceiling is the wait for the flush, which is all that grouping commits can save a write shaped
+ * like this one. Never Laurel's setting (docs/operations.md).
+ */
+export async function rawClient(url: string, options: { waitForFlush: boolean }): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  if (!options.waitForFlush) await c.query('set synchronous_commit = off');
+  return c;
+}
+
+/**
  * The raw PostgreSQL ceiling of the same ledger write: per event one transaction that inserts an
  * entry and adds to the member's cached balance — what an earn must at least do — over
  * `concurrency` connections, on the same server with the same settings, in its own program.
  */
-export async function rawLedgerWrites(url: string, program: BenchProgram, options: { concurrency: number; durationMs: number }): Promise<LoadResult> {
-  const clients = await Promise.all(Array.from({ length: options.concurrency }, async () => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    return c;
-  }));
+export async function rawLedgerWrites(
+  url: string, program: BenchProgram, options: { concurrency: number; durationMs: number; waitForFlush?: boolean },
+): Promise<LoadResult> {
+  const clients = await Promise.all(Array.from({ length: options.concurrency }, () => rawClient(url, { waitForFlush: options.waitForFlush ?? true })));
   try {
     return await closedLoop({
-      ...options,
+      concurrency: options.concurrency, durationMs: options.durationMs,
       work: async (worker) => {
         const c = clients[worker]!;
         const member = pick(program.members);
