@@ -11,6 +11,11 @@ import type { Tx } from './database.ts';
  * in firedByCaller (and then does the triggers' work itself). And only when it is allowed (a
  * superuser, or GRANT SET ON PARAMETER session_replication_role): otherwise the checks stay on.
  * Returns whether they are off. SET LOCAL: the transaction's end restores them in any case.
+ *
+ * For bulk writes only: changing session_replication_role resets the session's plan cache (here
+ * and again at the transaction's end), so every prepared statement of the connection is planned
+ * anew. A batch of thousands of rows does not notice; a request-path batch of a few statements
+ * pays more for it than for the checks (docs/benchmarks.md, "Where PostgreSQL's CPU goes").
  */
 export async function skipForeignKeyChecks(
   trx: Tx,
