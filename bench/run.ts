@@ -60,6 +60,9 @@ const figures: Figure[] = [];
  * Says when an aim is out of this machine's reach: its own reference, measured in the same run,
  * already misses it, so no change to Laurel could meet it here.
  */
+/** Beyond this factor apart, two processes of the same code are not measuring alike. */
+const SAME_CODE_TOLERANCE = 1.25;
+
 function beyondMachine(referenceMisses: boolean, what: string): string | undefined {
   return referenceMisses ? `beyond this machine: ${what}` : undefined;
 }
@@ -79,8 +82,11 @@ function cpuFigures(rs: LoadResult[], reference?: LoadResult[]) {
   const cpu = rs.map((r) => r.cpu);
   if (cpu.some((c) => !c)) return;
   const m = (pick: (c: CpuUse) => number) => fmt(median(cpu.map((c) => pick(c!))));
+  // The raw ceiling has no Laurel process: its share is left out rather than shown as 0.
+  const laurel = cpu.every((c) => c!.laurelWaitUsPerEvent !== undefined || c!.laurelUsPerEvent > 0)
+    ? `Laurel ${m((c) => c.laurelUsPerEvent)} (system ${m((c) => c.laurelSystemUsPerEvent)}) · ` : '';
   figure('  machine CPU per event', cpu.map((c) => c!.machineUsPerEvent), 'µs', undefined,
-    `Laurel ${m((c) => c.laurelUsPerEvent)} (system ${m((c) => c.laurelSystemUsPerEvent)}) · load generator ${m((c) => c.benchUsPerEvent)} · PostgreSQL and the rest ${m((c) => c.restUsPerEvent)} µs`);
+    `${laurel}load generator ${m((c) => c.benchUsPerEvent)} · PostgreSQL and the rest ${m((c) => c.restUsPerEvent)} µs`);
   if (cpu.every((c) => c!.laurelWaitUsPerEvent !== undefined)) {
     figure('  Laurel waiting for a core, per event', cpu.map((c) => c!.laurelWaitUsPerEvent!), 'µs', undefined,
       'wall time its main thread was ready to run but queued behind another process on a core');
@@ -144,6 +150,12 @@ async function httpPhases(adminUrl: string, tmp: string) {
     if (orders) await http(alone, orders, warm, false);
     await http(laurel, balanceRead, warm, false);
     await http(alone, balanceRead, warm, false);
+    // Two processes of the same code should cost the same per GET /health (it uses neither group
+    // commit nor group reads). One sometimes runs about a third slower for its whole life
+    // (docs/benchmarks.md, "A noise source to know"); the run says so instead of hiding it.
+    log('checking the two servers against each other on GET /health, 3 s each…');
+    const check = { concurrency: CONCURRENCY, durationMs: 3_000 };
+    results.sameCode = [await http(laurel, healthRead, check), await http(alone, healthRead, check)];
     for (let run = 1; run <= RUNS; run++) {
       // Each run measures the reference and Laurel back to back, so their ratio shares the machine's state.
       log(`run ${run}/${RUNS}: raw PostgreSQL ledger writes, ${SECONDS} s…`);
@@ -231,6 +243,12 @@ async function httpPhases(adminUrl: string, tmp: string) {
   figure('  p99 latency', results.aloneReads!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.aloneReads!);
   figure('  group reads gain: reads with / without (same run)', results.reads!.map((r, i) => r.perSecond / results.aloneReads![i]!.perSecond), '×');
+  const [mine, second] = results.sameCode!.map((r) => r.cpu?.laurelUsPerEvent);
+  if (mine && second) {
+    const slow = Math.abs(Math.log(mine / second)) > Math.log(SAME_CODE_TOLERANCE);
+    figure('two processes of the same code: Laurel CPU per GET /health, this server / the second', [mine / second], '×', undefined,
+      `${fmt(mine)} against ${fmt(second)} µs${slow ? '; one process runs slow: throughputs and the gains between the servers are off, the ratios within one server are not' : ''}`);
+  }
   figure('peak RSS of the Laurel process under load', [memory.peakRssBytes / 1_048_576], 'MiB', { text: '< 300 MiB', ok: (m) => m < 300 }, `RSS sampled every 250 ms: max ${fmt(Math.max(...rssSamples) / 1_048_576)} MiB`);
   details.http = { workloads: workloads.map((w) => ({ name: w.name, description: w.description })), statements, results, memory, rssSamplesMiB: rssSamples.map((s) => round(s / 1_048_576)) };
 }
