@@ -24,7 +24,7 @@ import { startLaurel } from './lib/laurel-process.ts';
 import type { LoadResult } from './lib/load.ts';
 import type { CpuUse } from './lib/cpu-meter.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
-import { median, round } from './lib/stats.ts';
+import { median, round, sameCodeCheck } from './lib/stats.ts';
 import { statementsPerRequest } from './lib/round-trips.ts';
 import { balanceRead, directEarn, earnWorkload, healthRead, orderLifecycle, type Workload } from './lib/workloads.ts';
 import { LoadGenerators } from './lib/generator-process.ts';
@@ -60,9 +60,6 @@ const figures: Figure[] = [];
  * Says when an aim is out of this machine's reach: its own reference, measured in the same run,
  * already misses it, so no change to Laurel could meet it here.
  */
-/** Beyond this factor apart, two processes of the same code are not measuring alike. */
-const SAME_CODE_TOLERANCE = 1.25;
-
 function beyondMachine(referenceMisses: boolean, what: string): string | undefined {
   return referenceMisses ? `beyond this machine: ${what}` : undefined;
 }
@@ -245,8 +242,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
   figure('  group reads gain: reads with / without (same run)', results.reads!.map((r, i) => r.perSecond / results.aloneReads![i]!.perSecond), '×');
   const [mine, second] = results.sameCode!.map((r) => r.cpu?.laurelUsPerEvent);
   if (mine && second) {
-    const slow = Math.abs(Math.log(mine / second)) > Math.log(SAME_CODE_TOLERANCE);
-    figure('two processes of the same code: Laurel CPU per GET /health, this server / the second', [mine / second], '×', undefined,
+    const { factor, slow } = sameCodeCheck(mine, second);
+    figure('two processes of the same code: Laurel CPU per GET /health, this server / the second', [factor], '×', undefined,
       `${fmt(mine)} against ${fmt(second)} µs${slow ? '; one process runs slow: throughputs and the gains between the servers are off, the ratios within one server are not' : ''}`);
   }
   figure('peak RSS of the Laurel process under load', [memory.peakRssBytes / 1_048_576], 'MiB', { text: '< 300 MiB', ok: (m) => m < 300 }, `RSS sampled every 250 ms: max ${fmt(Math.max(...rssSamples) / 1_048_576)} MiB`);

@@ -34,3 +34,16 @@ export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** Beyond this factor apart, two processes of the same code are not measuring alike. */
+export const SAME_CODE_TOLERANCE = 1.25;
+
+/**
+ * Two processes of the same code compared on the same work: the factor between their CPU per
+ * request, and whether one of them runs slow (apart by more than SAME_CODE_TOLERANCE either way).
+ */
+export function sameCodeCheck(firstUs: number, secondUs: number): { factor: number; slow: boolean } {
+  if (!(firstUs > 0 && secondUs > 0)) throw new RangeError(`CPU per request must be positive: ${firstUs}, ${secondUs}`);
+  const factor = firstUs / secondUs;
+  return { factor, slow: Math.max(factor, 1 / factor) > SAME_CODE_TOLERANCE };
+}
