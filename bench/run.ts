@@ -79,16 +79,16 @@ function cpuFigures(rs: LoadResult[], reference?: LoadResult[]) {
   const cpu = rs.map((r) => r.cpu);
   if (cpu.some((c) => !c)) return;
   const m = (pick: (c: CpuUse) => number) => fmt(median(cpu.map((c) => pick(c!))));
-  // The raw ceiling has no Laurel process: its share is left out rather than shown as 0.
-  const laurel = cpu.every((c) => c!.laurelWaitUsPerEvent !== undefined || c!.laurelUsPerEvent > 0)
-    ? `Laurel ${m((c) => c.laurelUsPerEvent)} (system ${m((c) => c.laurelSystemUsPerEvent)}) · ` : '';
+  // The raw ceiling has no Laurel process, and so no Laurel share (CpuUse leaves it out).
+  const laurel = cpu.every((c) => c!.laurelUsPerEvent !== undefined)
+    ? `Laurel ${m((c) => c.laurelUsPerEvent!)} (system ${m((c) => c.laurelSystemUsPerEvent!)}) · ` : '';
   figure('  machine CPU per event', cpu.map((c) => c!.machineUsPerEvent), 'µs', undefined,
     `${laurel}load generator ${m((c) => c.benchUsPerEvent)} · PostgreSQL and the rest ${m((c) => c.restUsPerEvent)} µs`);
   if (cpu.every((c) => c!.laurelWaitUsPerEvent !== undefined)) {
     figure('  Laurel waiting for a core, per event', cpu.map((c) => c!.laurelWaitUsPerEvent!), 'µs', undefined,
       'wall time its main thread was ready to run but queued behind another process on a core');
     // Near 100 %, Laurel's one JavaScript thread is what holds the phase back: events/s ≈ 1 s / (CPU + wait) per event.
-    figure('  Laurel running or waiting for a core', cpu.map((c, i) => ((c!.laurelUsPerEvent + c!.laurelWaitUsPerEvent!) * rs[i]!.perSecond) / 1e4), '%', undefined,
+    figure('  Laurel running or waiting for a core', cpu.map((c, i) => ((c!.laurelUsPerEvent! + c!.laurelWaitUsPerEvent!) * rs[i]!.perSecond) / 1e4), '%', undefined,
       'of the phase: its CPU (all threads, nearly all the main one) and its wait, per event × events/s');
   }
   if (reference && reference.every((r) => r.cpu)) {

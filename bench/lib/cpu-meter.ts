@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 export interface CpuUse {
   /** Every core's busy time (user, nice, system, irq, softirq), whoever used it. */
   machineUsPerEvent: number;
-  /** The Laurel server process. */
-  laurelUsPerEvent: number;
+  /** The Laurel server process. Undefined in a phase without one (the raw ceiling). */
+  laurelUsPerEvent?: number;
   /** Of that, time in the kernel (system calls: sockets, epoll). */
-  laurelSystemUsPerEvent: number;
+  laurelSystemUsPerEvent?: number;
   /**
    * Wall time Laurel's main thread was ready to run but waiting for a core (/proc/<pid>/schedstat):
    * its JavaScript runs on that one thread, so this is time no request of it could advance.
@@ -51,7 +51,7 @@ function processTicks(pid: number): ProcessTicks {
   return { user: Number(fields[11]), system: Number(fields[12]), waitNs: Number.isFinite(waitNs) ? waitNs : undefined };
 }
 
-// A phase without a Laurel process (the raw ceiling): nothing charged to it, no wait to report.
+// A phase without a Laurel process (the raw ceiling): nothing charged to it, and no figures of it reported.
 const NO_PROCESS: ProcessTicks = { user: 0, system: 0 };
 
 /**
@@ -93,8 +93,7 @@ export function startCpuMeter(laurelPid: number | undefined): { stop(events: num
       const per = (us: number) => (events > 0 ? us / events : NaN);
       return {
         machineUsPerEvent: per(busyUs),
-        laurelUsPerEvent: per(laurelUs),
-        laurelSystemUsPerEvent: per(laurelSystemUs),
+        ...(laurelPid === undefined ? {} : { laurelUsPerEvent: per(laurelUs), laurelSystemUsPerEvent: per(laurelSystemUs) }),
         ...(waitUs === undefined ? {} : { laurelWaitUsPerEvent: per(waitUs) }),
         benchUsPerEvent: per(benchUs),
         // Tick-rounded sources: a phase whose others are all but idle may come out a hair below 0.
