@@ -1,7 +1,7 @@
 /**
  * Laurel's HTTP server on a given database, as a process of its own, for the benchmark and the
  * reliability suite (which measure its memory and kill it): `node --import tsx bench/laurel-server.ts`
- * with DATABASE_URL and PORT (0: any free port). Prints "LAUREL_READY <port>" once it listens.
+ * with DATABASE_URL and PORT (0: any free port). Prints "SERVER_READY <port>" once it listens.
  * No demo data; migrations are the caller's business. No background worker unless LAUREL_WORKER=inline
  * is given explicitly (the reliability suite's worker case): the benchmark measures the API alone.
  */
@@ -35,7 +35,7 @@ const runner = process.env.LAUREL_WORKER === 'inline'
   })
   : undefined;
 const address = app.server.address();
-process.stdout.write(`LAUREL_READY ${typeof address === 'object' && address ? address.port : config.port}\n`);
+process.stdout.write(`SERVER_READY ${typeof address === 'object' && address ? address.port : config.port}\n`);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {

@@ -20,7 +20,7 @@ import { createProgram } from '../src/programs/program-operations.ts';
 import { rawBulkInsert } from './lib/bulk-reference.ts';
 import { benchProgram, importFile, writeMemberCsv } from './lib/fixtures.ts';
 import { HttpClient } from './lib/http-client.ts';
-import { startLaurel } from './lib/laurel-process.ts';
+import { startBareServer, startLaurel } from './lib/laurel-process.ts';
 import type { LoadResult } from './lib/load.ts';
 import type { CpuUse } from './lib/cpu-meter.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
@@ -73,22 +73,22 @@ function figure(name: string, runs: number[], unit: string, aim?: { text: string
 /**
  * The CPU figures of a throughput: per event, the machine's (split in the note), and the share of
  * the cores left idle. Against `reference` (the raw ceiling's runs) also the ratio of the CPU an
- * event costs: the throughput ratio if both kept every core busy.
+ * event costs: the throughput ratio if both kept every core busy. `server` names the process measured.
  */
-function cpuFigures(rs: LoadResult[], reference?: LoadResult[]) {
+function cpuFigures(rs: LoadResult[], reference?: LoadResult[], server = 'Laurel') {
   const cpu = rs.map((r) => r.cpu);
   if (cpu.some((c) => !c)) return;
   const m = (pick: (c: CpuUse) => number) => fmt(median(cpu.map((c) => pick(c!))));
   // The raw ceiling has no Laurel process, and so no Laurel share (CpuUse leaves it out).
   const laurel = cpu.every((c) => c!.laurelUsPerEvent !== undefined)
-    ? `Laurel ${m((c) => c.laurelUsPerEvent!)} (system ${m((c) => c.laurelSystemUsPerEvent!)}) · ` : '';
+    ? `${server} ${m((c) => c.laurelUsPerEvent!)} (system ${m((c) => c.laurelSystemUsPerEvent!)}) · ` : '';
   figure('  machine CPU per event', cpu.map((c) => c!.machineUsPerEvent), 'µs', undefined,
     `${laurel}load generator ${m((c) => c.benchUsPerEvent)} · PostgreSQL and the rest ${m((c) => c.restUsPerEvent)} µs`);
   if (cpu.every((c) => c!.laurelWaitUsPerEvent !== undefined)) {
-    figure('  Laurel waiting for a core, per event', cpu.map((c) => c!.laurelWaitUsPerEvent!), 'µs', undefined,
+    figure(`  ${server} waiting for a core, per event`, cpu.map((c) => c!.laurelWaitUsPerEvent!), 'µs', undefined,
       'wall time its main thread was ready to run but queued behind another process on a core');
     // Near 100 %, Laurel's one JavaScript thread is what holds the phase back: events/s ≈ 1 s / (CPU + wait) per event.
-    figure('  Laurel running or waiting for a core', cpu.map((c, i) => ((c!.laurelUsPerEvent! + c!.laurelWaitUsPerEvent!) * rs[i]!.perSecond) / 1e4), '%', undefined,
+    figure(`  ${server} running or waiting for a core`, cpu.map((c, i) => ((c!.laurelUsPerEvent! + c!.laurelWaitUsPerEvent!) * rs[i]!.perSecond) / 1e4), '%', undefined,
       'of the phase: its CPU (all threads, nearly all the main one) and its wait, per event × events/s');
   }
   if (reference && reference.every((r) => r.cpu)) {
@@ -109,6 +109,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
   const generators = new LoadGenerators(tmp);
   // The same server without group commit and group reads, idle but for its own phases: the gains, measured in each run.
   const alone = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)), LAUREL_GROUP_COMMIT_BATCHES: '0', LAUREL_READ_BATCHES: '0' } });
+  // Fastify and node-postgres without Laurel's code, on the same database: the reads' floor on this machine.
+  const bare = await startBareServer({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)) } });
   const runId = Date.now().toString(36);
   const primary = earnWorkload(runId);
   const workloads = primary.name === 'earn' ? [primary] : [primary, directEarn, orderLifecycle(runId)];
@@ -120,7 +122,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
       // the process is gone; the phase will fail on its own
     }
   }, 250);
-  const results: Record<string, LoadResult[]> = { raw: [], rawUnflushed: [], alone: [], aloneOrders: [], reads: [], readsWide: [], aloneReads: [], health: [] };
+  const results: Record<string, LoadResult[]> = { raw: [], rawUnflushed: [], alone: [], aloneOrders: [], reads: [], readsWide: [], aloneReads: [], health: [], bareHealth: [] };
   const orders = workloads.find((w) => w.name === 'order-paid');
   let statements: Record<string, number> = {};
   try {
@@ -147,6 +149,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
     if (orders) await http(alone, orders, warm, false);
     await http(laurel, balanceRead, warm, false);
     await http(alone, balanceRead, warm, false);
+    await http(bare, healthRead, warm, false);
     // Two processes of the same code should cost the same per GET /health (it uses neither group
     // commit nor group reads). One sometimes runs about a third slower for its whole life
     // (docs/benchmarks.md, "A noise source to know"); the run says so instead of hiding it.
@@ -175,8 +178,19 @@ async function httpPhases(adminUrl: string, tmp: string) {
       results.readsWide!.push(await http(laurel, balanceRead, { ...phase, concurrency: CONCURRENCY * 2 }));
       log(`run ${run}/${RUNS}: balance reads without group reads (the second server, LAUREL_READ_BATCHES=0), ${SECONDS} s…`);
       results.aloneReads!.push(await http(alone, balanceRead, phase));
-      log(`run ${run}/${RUNS}: reference for reads, GET /health, ${SECONDS} s…`);
-      results.health!.push(await http(laurel, healthRead, phase));
+      // Laurel's GET /health and the bare server's back to back, in turns: the one measured second
+      // tends to do slightly better here (docs/benchmarks.md, "How far a paired run can be trusted").
+      const floors = [
+        async () => {
+          log(`run ${run}/${RUNS}: reference for reads, GET /health, ${SECONDS} s…`);
+          results.health!.push(await http(laurel, healthRead, phase));
+        },
+        async () => {
+          log(`run ${run}/${RUNS}: GET /health on a bare server (Fastify + node-postgres, none of Laurel's code), ${SECONDS} s…`);
+          results.bareHealth!.push(await http(bare, healthRead, phase));
+        },
+      ];
+      for (const floor of run % 2 === 1 ? floors : floors.reverse()) await floor();
     }
   } finally {
     clearInterval(sampler);
@@ -185,6 +199,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
   client.close();
   await laurel.stop();
   await alone.stop();
+  await bare.stop();
   await database.close();
   await dropDatabase(adminUrl, 'laurel_bench_http');
 
@@ -222,16 +237,20 @@ async function httpPhases(adminUrl: string, tmp: string) {
     figure('  group commit gain: order-paid with / without (same run)', results[orders.name]!.map((r, i) => r.perSecond / results.aloneOrders![i]!.perSecond), '×');
   }
   for (const [name, n] of Object.entries(statements)) figure(`statements per request (round trips, begin…commit): ${name}`, [n], 'statements');
-  const healthRate = median(results.health!.map((r) => r.perSecond));
+  const bareRate = median(results.bareHealth!.map((r) => r.perSecond));
   // The issue's read aim names no number of clients (its 32 are the order phase's), so both counts are held to it.
   const readsAim = { text: '≥ 10,000/s', ok: (m: number) => m >= 10_000 };
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', readsAim,
-    beyondMachine(healthRate < 10_000, `GET /health alone does ${fmt(healthRate)}/s here`));
+    beyondMachine(bareRate < 10_000, `GET /health on a bare server does ${fmt(bareRate)}/s here`));
   figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.reads!);
   figure('  reference: GET /health (HTTP + select 1), same server', results.health!.map((r) => r.perSecond), 'reads/s');
   cpuFigures(results.health!);
   figure('  ratio to the reference (same run)', results.reads!.map((r, i) => r.perSecond / results.health![i]!.perSecond), '×');
+  figure('  GET /health on a bare server (Fastify + node-postgres, none of Laurel\'s code), same database', results.bareHealth!.map((r) => r.perSecond), 'reads/s');
+  cpuFigures(results.bareHealth!, undefined, 'the bare server');
+  figure('  Laurel\'s GET /health / the bare server\'s (same run)', results.health!.map((r, i) => r.perSecond / results.bareHealth![i]!.perSecond), '×', undefined,
+    'what Laurel\'s own code around a request costs it: logger, request id, input guard, query builder');
   // The same reads with twice the clients: whether the 32 are held back by latency or by work.
   figure(`balance reads, HTTP, ${CONCURRENCY * 2} clients`, results.readsWide!.map((r) => r.perSecond), 'reads/s', readsAim);
   figure('  p99 latency', results.readsWide!.map((r) => r.p99Ms), 'ms');

@@ -31,14 +31,29 @@ function procStatus(pid: number, field: string): number {
   return line ? Number(line.split(/\s+/)[1]) * 1024 : 0;
 }
 
+export interface ServerOptions {
+  databaseUrl: string; port?: number; env?: Record<string, string>; preload?: string[]; timeoutMs?: number; nodeArgs?: string[];
+}
+
 /**
  * Starts bench/laurel-server.ts as a child process on a database and waits until it listens.
  * `preload` modules are loaded before Laurel (e.g. a skewed clock); `port` 0 takes any free port.
  */
-export async function startLaurel(options: {
-  databaseUrl: string; port?: number; env?: Record<string, string>; preload?: string[]; timeoutMs?: number; nodeArgs?: string[];
-}): Promise<LaurelProcess> {
-  const args = [...START_FLAGS, ...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, 'bench/laurel-server.ts')];
+export function startLaurel(options: ServerOptions): Promise<LaurelProcess> {
+  return startServer('bench/laurel-server.ts', options);
+}
+
+/**
+ * Starts bench/bare-server.ts the same way: Fastify and node-postgres with none of Laurel's code,
+ * the benchmark's reference for what a request costs without Laurel.
+ */
+export function startBareServer(options: ServerOptions): Promise<LaurelProcess> {
+  return startServer('bench/bare-server.ts', options);
+}
+
+/** A server script of bench/ as a child process with `npm start`'s Node flags; it prints "SERVER_READY <port>". */
+async function startServer(script: string, options: ServerOptions): Promise<LaurelProcess> {
+  const args = [...START_FLAGS, ...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, script)];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     // LAUREL_WORKER is not inherited: a worker runs only when a caller asks for one in `env`, so a
@@ -54,11 +69,11 @@ export async function startLaurel(options: {
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`Laurel did not start within ${options.timeoutMs ?? 60_000} ms:\n${log}`));
+      reject(new Error(`${script} did not start within ${options.timeoutMs ?? 60_000} ms:\n${log}`));
     }, options.timeoutMs ?? 60_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       remember(chunk);
-      const match = /LAUREL_READY (\d+)/.exec(log);
+      const match = /SERVER_READY (\d+)/.exec(log);
       if (match) {
         clearTimeout(timer);
         resolve(Number(match[1]));
@@ -66,7 +81,7 @@ export async function startLaurel(options: {
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`Laurel exited before listening (${code ?? signal}):\n${log}`));
+      reject(new Error(`${script} exited before listening (${code ?? signal}):\n${log}`));
     });
   });
   const exited = new Promise<void>((resolve) => {
