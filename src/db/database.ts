@@ -179,6 +179,15 @@ export async function databaseNow(executor: Executor): Promise<Date> {
 }
 
 /**
+ * One trivial statement, for `GET /health`. A plain `sql` statement, not the query builder:
+ * probes call it often, and building the same `select 1` cost more CPU than the rest of the
+ * request (docs/benchmarks.md, "Laurel's code around a request").
+ */
+export async function ping(executor: Executor): Promise<void> {
+  await sql`select 1`.execute(executor);
+}
+
+/**
  * Plans each statement of the rest of the transaction for its actual parameters (SET LOCAL). A
  * named prepared statement gets a generic plan after five executions, which assumes 10 rows for
  * the unnest of an array parameter; a batch job's statement over thousands of ids then
