@@ -4,7 +4,7 @@
  * over a pool of the given size, as Laurel's `/health` does. The benchmark runs it as a process
  * of its own with Laurel's Node flags (bench/lib/laurel-process.ts, startBareServer), beside
  * Laurel on the same database: Laurel's `/health` against this one is what Laurel's own code
- * costs a request — its logger, request ids, input guard, query builder — and this one's
+ * costs a request — its logger, request ids, input guard, Kysely and pool wrapper — and this one's
  * throughput is what HTTP and a statement allow here, which is the honest reference for whether
  * the read aim is within this machine's reach. It imports nothing of Laurel's (a test checks).
  *

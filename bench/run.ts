@@ -250,7 +250,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
   figure('  GET /health on a bare server (Fastify + node-postgres, none of Laurel\'s code), same database', results.bareHealth!.map((r) => r.perSecond), 'reads/s');
   cpuFigures(results.bareHealth!, undefined, 'the bare server');
   figure('  Laurel\'s GET /health / the bare server\'s (same run)', results.health!.map((r, i) => r.perSecond / results.bareHealth![i]!.perSecond), '×', undefined,
-    'what Laurel\'s own code around a request costs it: logger, request id, input guard, query builder');
+    'what Laurel\'s own code around a request costs it: logger, request id, input guard, Kysely and its pool wrapper');
   // The same reads with twice the clients: whether the 32 are held back by latency or by work.
   figure(`balance reads, HTTP, ${CONCURRENCY * 2} clients`, results.readsWide!.map((r) => r.perSecond), 'reads/s', readsAim);
   figure('  p99 latency', results.readsWide!.map((r) => r.p99Ms), 'ms');
