@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { ping, type Db } from '../db/database.ts';
@@ -25,7 +26,7 @@ import { createAuthenticator } from './auth.ts';
 import { databaseUnavailable } from './database-unavailable.ts';
 import { ProblemError, problemBody } from './error-codes.ts';
 import { faultMessage, inspectInput, nulLine } from './input-guard.ts';
-import { ProblemSchema } from './schemas.ts';
+import { ProblemSchema, problemResponse } from './schemas.ts';
 
 export interface AppDeps {
   db: Db;
@@ -162,12 +163,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(unsubscribeRoutes);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/health', { schema: { tags: ['system'], summary: 'Liveness and database reachability', security: [] } }, async (_request, reply) => {
+  app.get('/health', {
+    schema: {
+      tags: ['system'], summary: 'Liveness and database reachability', security: [],
+      response: { 200: Type.Object({ status: Type.Literal('ok') }), 503: problemResponse },
+    },
+  }, async (request, reply) => {
     try {
       await ping(deps.db);
-      return { status: 'ok' };
+      return { status: 'ok' as const };
     } catch {
-      return reply.code(503).type('application/problem+json').send(problemBody(new ProblemError('service_unavailable')));
+      // Like every other problem: its instance, request id and Retry-After.
+      return sendProblem(request, reply, new ProblemError('service_unavailable'));
     }
   });
 

@@ -34,7 +34,7 @@ export const ProblemSchema = Type.Object(
 const problemRef = Type.Ref('Problem');
 
 /** A problem response, declared with the media type it is really sent as. */
-const problemResponse = {
+export const problemResponse = {
   description: 'Problem details (see docs/errors.md)',
   content: { 'application/problem+json': { schema: problemRef } },
 };

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createDatabase } from '../../src/db/database.ts';
+import { loadConfig } from '../../src/config.ts';
+import { buildApp } from '../../src/http/app.ts';
 import { setupTestApp } from '../helpers.ts';
 
 function expectProblem(res: { status: number; body: any; headers: Record<string, unknown> }, status: number, code: string) {
@@ -26,6 +29,22 @@ describe('authentication', async () => {
   it('keeps public routes open: health, OpenAPI document, docs', async () => {
     expect((await t.call('GET', '/health', { key: null })).body).toEqual({ status: 'ok' });
     expect((await t.call('GET', '/openapi.json', { key: null })).status).toBe(200);
+  });
+
+  it('answers GET /health with a 503 problem when the database cannot be reached', async () => {
+    const missing = new URL(t.db.url);
+    missing.pathname = '/laurel_no_such_database';
+    const unreachable = createDatabase(missing.toString(), 1);
+    const app = await buildApp({ db: unreachable.db, config: loadConfig({ databaseUrl: missing.toString() }), logger: false });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/health' });
+      expectProblem({ status: res.statusCode, body: res.json(), headers: res.headers }, 503, 'service_unavailable');
+      expect(res.json().instance).toBe('/health');
+      expect(res.headers['retry-after']).toBe('1');
+    } finally {
+      await app.close();
+      await unreachable.close();
+    }
   });
 });
 
