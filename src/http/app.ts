@@ -26,6 +26,7 @@ import { createAuthenticator } from './auth.ts';
 import { databaseUnavailable } from './database-unavailable.ts';
 import { ProblemError, problemBody } from './error-codes.ts';
 import { faultMessage, inspectInput, nulLine } from './input-guard.ts';
+import { responseSerializerFactory } from './response-serializer.ts';
 import { ProblemSchema, problemResponse } from './schemas.ts';
 
 export interface AppDeps {
@@ -104,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: { buildSerializer: responseSerializerFactory() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('deps', deps);
   app.decorateRequest('principal', null);
