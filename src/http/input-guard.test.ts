@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { inspectInput, MAX_DEPTH, nulLine } from './input-guard.ts';
+import { findFault, inspectInput, MAX_DEPTH, nulLine } from './input-guard.ts';
 
 describe('inspectInput', () => {
   it('finds U+0000 in strings and keys at any depth, and nothing in clean values', () => {
@@ -24,6 +25,19 @@ describe('inspectInput', () => {
     let deep: unknown = 'bottom';
     for (let i = 0; i < 200_000; i++) deep = [deep];
     expect(inspectInput(deep, 'body')).toEqual({ kind: 'depth', at: `body${'/0'.repeat(MAX_DEPTH)}` });
+  });
+
+  it('answers as the full walk does for any value, its quick check for clean values included', () => {
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', '/', '\u0000') });
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, text, fc.integer(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+      array: fc.array(tie('node'), { maxLength: 3 }),
+      object: fc.dictionary(text, tie('node'), { maxKeys: 3 }),
+    })).node;
+    // A small depth limit, so that generated values cross it as often as they stay within it.
+    fc.assert(fc.property(value, fc.integer({ min: 0, max: 4 }), (v, maxDepth) => {
+      expect(inspectInput(v, 'body', maxDepth)).toEqual(findFault(v, 'body', maxDepth));
+    }), { numRuns: 2_000 });
   });
 
   it('reports the line of a NUL in raw text', () => {

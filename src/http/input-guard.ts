@@ -12,8 +12,30 @@ export const MAX_DEPTH = 32;
 
 export type InputFault = { kind: 'nul' | 'depth'; at: string };
 
-/** The first fault in a parsed value (query, params, JSON body), or null. Iterative: never overflows. */
+/** The first fault in a parsed value (query, params, JSON body), or null. Never overflows the stack. */
 export function inspectInput(value: unknown, root: string, maxDepth = MAX_DEPTH): InputFault | null {
+  // Nearly every request is clean: checked first without building the path of every value,
+  // which only a fault's message needs.
+  return isClean(value, 0, maxDepth) ? null : findFault(value, root, maxDepth);
+}
+
+/** No NUL and no nesting beyond maxDepth. Recursive, but never deeper than maxDepth + 1 calls. */
+function isClean(value: unknown, depth: number, maxDepth: number): boolean {
+  if (typeof value === 'string') return !value.includes(NUL);
+  if (value === null || typeof value !== 'object') return true;
+  if (depth >= maxDepth) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isClean(item, depth + 1, maxDepth)) return false;
+    return true;
+  }
+  for (const key of Object.keys(value)) {
+    if (key.includes(NUL) || !isClean((value as Record<string, unknown>)[key], depth + 1, maxDepth)) return false;
+  }
+  return true;
+}
+
+/** The first fault with its path (`body/a/1/b`), or null. Iterative: never overflows. */
+export function findFault(value: unknown, root: string, maxDepth = MAX_DEPTH): InputFault | null {
   const stack: [unknown, string, number][] = [[value, root, 0]];
   while (stack.length > 0) {
     const [current, at, depth] = stack.pop()!;
