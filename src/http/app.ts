@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -23,6 +22,7 @@ import { actionRoutes } from '../actions/action-routes.ts';
 import { lifecycleRoutes } from '../notifications/lifecycle-routes.ts';
 import { unsubscribeRoutes } from '../notifications/unsubscribe-routes.ts';
 import { createAuthenticator } from './auth.ts';
+import { createRateLimiter } from './rate-limiter.ts';
 import { databaseUnavailable } from './database-unavailable.ts';
 import { ProblemError, problemBody } from './error-codes.ts';
 import { faultMessage, inspectInput, nulLine } from './input-guard.ts';
@@ -189,6 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   const authenticator = createAuthenticator(deps.db);
+  const limiter = createRateLimiter({ max: deps.config.rateLimitPerMinute, windowMs: 60_000 });
   await app.register(async (v1) => {
     // Every /v1 operation states its security requirement in the OpenAPI document, including
     // routes registered later by other modules.
@@ -208,14 +209,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         done();
       }
     });
-    await v1.register(rateLimit, {
-      // onRequest (after authentication, which is an instance hook and runs first): requests
-      // that then fail parsing or validation count too, so invalid floods are limited as well.
-      hook: 'onRequest',
-      max: deps.config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      keyGenerator: (request) => request.principal?.keyId ?? request.ip,
-      errorResponseBuilder: (_request, context) => new ProblemError('rate_limited', `limit of ${context.max} requests per minute reached; retry in ${Math.ceil(context.ttl / 1000)} s`),
+    // After authentication (registered after it): requests that then fail parsing or validation
+    // count too, so invalid floods are limited as well.
+    v1.addHook('onRequest', (request, reply, done) => {
+      const decision = limiter.take(request.principal!.keyId);
+      reply.header('x-ratelimit-limit', limiter.max).header('x-ratelimit-remaining', decision.remaining).header('x-ratelimit-reset', decision.resetSeconds);
+      if (decision.allowed) return done();
+      reply.header('retry-after', decision.resetSeconds);
+      done(new ProblemError('rate_limited', `limit of ${limiter.max} requests per minute reached; retry in ${decision.resetSeconds} s`));
     });
     await v1.register(programRoutes(authenticator));
     await v1.register(memberRoutes);

@@ -104,13 +104,21 @@ describe('rate limiting', async () => {
 
   it('limits each key separately with 429 and Retry-After', async () => {
     const other = await t.newProgram();
-    for (let i = 0; i < 3; i++) expect((await t.call('GET', '/v1/program')).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      const ok = await t.call('GET', '/v1/program');
+      expect(ok.status).toBe(200);
+      expect(ok.headers['x-ratelimit-limit']).toBe('5');
+      expect(ok.headers['x-ratelimit-remaining']).toBe(String(4 - i));
+      expect(Number(ok.headers['x-ratelimit-reset'])).toBeGreaterThan(0);
+    }
     // Requests refused as invalid count as well.
     expect((await t.call('POST', '/v1/members', { body: '{' })).status).toBe(400);
     expect((await t.call('PATCH', '/v1/program', { body: {} })).status).toBe(400);
     const limited = await t.call('GET', '/v1/program');
     expectProblem(limited, 429, 'rate_limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.headers['x-ratelimit-remaining']).toBe('0');
+    expect(limited.body.detail).toMatch(/limit of 5 requests per minute/);
     expect((await t.call('GET', '/v1/program', { key: other.key })).status).toBe(200);
   });
 });
