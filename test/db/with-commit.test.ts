@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { CompiledQuery, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { executeWithCommit, inlineParameters } from '../../src/db/database.ts';
+import pg from 'pg';
+import { executeWithCommit, inlineParameters, quoteLiteral } from '../../src/db/database.ts';
 import { connectSession, setupTestApp, statementCounter } from '../helpers.ts';
 
 /**
@@ -43,6 +44,13 @@ describe('executeWithCommit', async () => {
     } finally {
       await client.end();
     }
+  });
+
+  it('writes a literal exactly as node-postgres does', () => {
+    const text = fc.oneof(fc.string({ unit: fc.constantFrom("'", '\\', 'a', 'E', ' ', '\u00e9') }), fc.string({ unit: 'binary' }));
+    fc.assert(fc.property(text, (value) => {
+      expect(quoteLiteral(value)).toBe(pg.escapeLiteral(value));
+    }), { numRuns: 2_000 });
   });
 
   it('refuses a text whose placeholders do not match its parameters', () => {
