@@ -22,10 +22,11 @@ import { actionRoutes } from '../actions/action-routes.ts';
 import { lifecycleRoutes } from '../notifications/lifecycle-routes.ts';
 import { unsubscribeRoutes } from '../notifications/unsubscribe-routes.ts';
 import { createAuthenticator } from './auth.ts';
-import { createRateLimiter } from './rate-limiter.ts';
 import { databaseUnavailable } from './database-unavailable.ts';
 import { ProblemError, problemBody } from './error-codes.ts';
 import { faultMessage, inspectInput, nulLine } from './input-guard.ts';
+import { principalOf } from './principal.ts';
+import { createRateLimiter } from './rate-limiter.ts';
 import { responseSerializerFactory } from './response-serializer.ts';
 import { ProblemSchema, problemResponse } from './schemas.ts';
 
@@ -212,7 +213,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // After authentication (registered after it): requests that then fail parsing or validation
     // count too, so invalid floods are limited as well.
     v1.addHook('onRequest', (request, reply, done) => {
-      const decision = limiter.take(request.principal!.keyId);
+      const decision = limiter.take(principalOf(request).keyId);
       reply.header('x-ratelimit-limit', limiter.max).header('x-ratelimit-remaining', decision.remaining).header('x-ratelimit-reset', decision.resetSeconds);
       if (decision.allowed) return done();
       reply.header('retry-after', decision.resetSeconds);

@@ -53,5 +53,3 @@ export function createRateLimiter(options: { max: number; windowMs: number; now?
     },
   };
 }
-
-export type RateLimiter = ReturnType<typeof createRateLimiter>;
