@@ -241,6 +241,10 @@ async function httpPhases(adminUrl: string, tmp: string) {
   // The issue's read aim names no number of clients (its 32 are the order phase's), so both counts are held to it.
   const readsAim = { text: '≥ 10,000/s', ok: (m: number) => m >= 10_000 };
   const readsBeyond = beyondMachine(bareRate < 10_000, `GET /health on a bare server does ${fmt(bareRate)}/s here`);
+  // The bare server's rate moves with the machine's hour by a quarter or more here; this ratio
+  // does not, so it is the figure to compare reads by across runs (docs/benchmarks.md).
+  const readsToBare = (rs: LoadResult[]) => figure('  balance reads / the bare server\'s GET /health (same run)', rs.map((r, i) => r.perSecond / results.bareHealth![i]!.perSecond), '×', undefined,
+    `the read aim needs ${(10_000 / bareRate).toFixed(2)} × in this run (10,000/s over the bare server's ${fmt(bareRate)}/s from ${CONCURRENCY} clients)`);
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', readsAim, readsBeyond);
   figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.reads!);
@@ -251,10 +255,12 @@ async function httpPhases(adminUrl: string, tmp: string) {
   cpuFigures(results.bareHealth!, undefined, 'the bare server');
   figure('  Laurel\'s GET /health / the bare server\'s (same run)', results.health!.map((r, i) => r.perSecond / results.bareHealth![i]!.perSecond), '×', undefined,
     'what Laurel\'s own code around a request costs it: logger, request id, input guard, Kysely and its pool wrapper');
+  readsToBare(results.reads!);
   // The same reads with twice the clients: whether the 32 are held back by latency or by work.
   figure(`balance reads, HTTP, ${CONCURRENCY * 2} clients`, results.readsWide!.map((r) => r.perSecond), 'reads/s', readsAim, readsBeyond);
   figure('  p99 latency', results.readsWide!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.readsWide!);
+  readsToBare(results.readsWide!);
   figure(`balance reads without group reads (1 statement per read), ${CONCURRENCY} clients`, results.aloneReads!.map((r) => r.perSecond), 'reads/s');
   figure('  p99 latency', results.aloneReads!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.aloneReads!);
