@@ -242,7 +242,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
   const readsAim = { text: '≥ 10,000/s', ok: (m: number) => m >= 10_000 };
   const readsBeyond = beyondMachine(bareRate < 10_000, `GET /health on a bare server does ${fmt(bareRate)}/s here`);
   // The bare server's rate moves with the machine's hour by a quarter or more here; this ratio
-  // does not, so it is the figure to compare reads by across runs (docs/benchmarks.md).
+  // moves less, so it is the figure to compare reads by across runs (docs/benchmarks.md).
   const readsToBare = (rs: LoadResult[]) => figure('  balance reads / the bare server\'s GET /health (same run)', rs.map((r, i) => r.perSecond / results.bareHealth![i]!.perSecond), '×', undefined,
     `the read aim needs ${(10_000 / bareRate).toFixed(2)} × in this run (10,000/s over the bare server's ${fmt(bareRate)}/s from ${CONCURRENCY} clients)`);
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', readsAim, readsBeyond);
