@@ -239,12 +239,13 @@ async function httpPhases(adminUrl: string, tmp: string) {
   for (const [name, n] of Object.entries(statements)) figure(`statements per request (round trips, begin…commit): ${name}`, [n], 'statements');
   const bareRate = median(results.bareHealth!.map((r) => r.perSecond));
   // The issue's read aim names no number of clients (its 32 are the order phase's), so both counts are held to it.
-  const readsAim = { text: '≥ 10,000/s', ok: (m: number) => m >= 10_000 };
-  const readsBeyond = beyondMachine(bareRate < 10_000, `GET /health on a bare server does ${fmt(bareRate)}/s here`);
+  const readsAimPerSecond = 10_000;
+  const readsAim = { text: `≥ ${fmt(readsAimPerSecond)}/s`, ok: (m: number) => m >= readsAimPerSecond };
+  const readsBeyond = beyondMachine(bareRate < readsAimPerSecond, `GET /health on a bare server does ${fmt(bareRate)}/s here`);
   // The bare server's rate moves with the machine's hour by a quarter or more here; this ratio
   // moves less, so it is the figure to compare reads by across runs (docs/benchmarks.md).
   const readsToBare = (rs: LoadResult[]) => figure('  balance reads / the bare server\'s GET /health (same run)', rs.map((r, i) => r.perSecond / results.bareHealth![i]!.perSecond), '×', undefined,
-    `the read aim needs ${(10_000 / bareRate).toFixed(2)} × in this run (10,000/s over the bare server's ${fmt(bareRate)}/s from ${CONCURRENCY} clients)`);
+    `the read aim needs ${(readsAimPerSecond / bareRate).toFixed(2)} × in this run (${fmt(readsAimPerSecond)}/s over the bare server's ${fmt(bareRate)}/s from ${CONCURRENCY} clients)`);
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', readsAim, readsBeyond);
   figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');
   cpuFigures(results.reads!);
