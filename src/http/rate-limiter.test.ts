@@ -24,8 +24,10 @@ describe('createRateLimiter', () => {
     expect(limiter.size).toBe(1);
   });
 
-  it('refuses a limit that would let nothing through', () => {
+  it('refuses a limit that would let nothing through, or a window of no time', () => {
     expect(() => createRateLimiter({ max: 0, windowMs: 1_000 })).toThrow();
     expect(() => createRateLimiter({ max: 1.5, windowMs: 1_000 })).toThrow();
+    expect(() => createRateLimiter({ max: 1, windowMs: 0 })).toThrow();
+    expect(() => createRateLimiter({ max: 1, windowMs: Number.NaN })).toThrow();
   });
 });
