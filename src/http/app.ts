@@ -115,7 +115,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const given = raw.headers['x-request-id'];
       return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false } },
     schemaController: { compilersFactory: { buildSerializer: responseSerializerFactory() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
