@@ -20,7 +20,7 @@ import { createProgram } from '../src/programs/program-operations.ts';
 import { rawBulkInsert } from './lib/bulk-reference.ts';
 import { benchProgram, importFile, writeMemberCsv } from './lib/fixtures.ts';
 import { HttpClient } from './lib/http-client.ts';
-import { startBareServer, startLaurel } from './lib/laurel-process.ts';
+import { startBareServer, startLaurel, type LaurelProcess } from './lib/laurel-process.ts';
 import type { LoadResult } from './lib/load.ts';
 import type { CpuUse } from './lib/cpu-meter.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
@@ -91,6 +91,13 @@ function cpuFigures(rs: LoadResult[], reference?: LoadResult[], server = 'Laurel
     figure(`  ${server} running or waiting for a core`, cpu.map((c, i) => ((c!.laurelUsPerEvent! + c!.laurelWaitUsPerEvent!) * rs[i]!.perSecond) / 1e4), '%', undefined,
       'of the phase: its CPU (all threads, nearly all the main one) and its wait, per event × events/s');
   }
+  if (rs.every((r) => r.gc)) {
+    const gc = rs.map((r) => r.gc!);
+    const share = rs.map((r) => (r.cpu?.laurelUsPerEvent ? (r.gc!.usPerEvent / r.cpu.laurelUsPerEvent) * 100 : NaN));
+    figure(`  ${server}'s garbage collection, per event`, gc.map((g) => g.usPerEvent), 'µs', undefined,
+      `scavenges ${fmt(median(gc.map((g) => g.scavengeUsPerEvent)))} · full collections ${fmt(median(gc.map((g) => g.fullUsPerEvent)))} µs `
+      + `(${fmt(median(gc.map((g) => g.fullCollections)))} in the phase); ${fmt(median(share))} % of its CPU (pauses and marking steps on its thread, --trace-gc)`);
+  }
   if (reference && reference.every((r) => r.cpu)) {
     figure('  CPU an event costs, raw ceiling / this (same run)', cpu.map((c, i) => reference[i]!.cpu!.machineUsPerEvent / c!.machineUsPerEvent), '×');
   }
@@ -103,14 +110,14 @@ async function httpPhases(adminUrl: string, tmp: string) {
   log(`creating ${LOAD_MEMBERS} members for the load phases…`);
   const program = await benchProgram(database.db, { name: 'load', members: LOAD_MEMBERS, balance: 1000, file: path.join(tmp, 'load.csv') });
   const raw = await benchProgram(database.db, { name: 'raw', members: LOAD_MEMBERS, balance: 1000, file: path.join(tmp, 'raw.csv') });
-  const laurel = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)) } });
+  const laurel = await startLaurel({ databaseUrl: url, traceGc: true, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)) } });
   // For the workloads' set-up only: each phase's load comes from a generator process of its own.
   const client = new HttpClient(laurel.port, 4, { authorization: `Bearer ${program.key}` });
   const generators = new LoadGenerators(tmp);
   // The same server without group commit and group reads, idle but for its own phases: the gains, measured in each run.
-  const alone = await startLaurel({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)), LAUREL_GROUP_COMMIT_BATCHES: '0', LAUREL_READ_BATCHES: '0' } });
+  const alone = await startLaurel({ databaseUrl: url, traceGc: true, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)), LAUREL_GROUP_COMMIT_BATCHES: '0', LAUREL_READ_BATCHES: '0' } });
   // Fastify and node-postgres without Laurel's code, on the same database: the reads' floor on this machine.
-  const bare = await startBareServer({ databaseUrl: url, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)) } });
+  const bare = await startBareServer({ databaseUrl: url, traceGc: true, env: { LAUREL_DB_POOL_SIZE: String(num('BENCH_POOL', 20)) } });
   const runId = Date.now().toString(36);
   const primary = earnWorkload(runId);
   const workloads = primary.name === 'earn' ? [primary] : [primary, directEarn, orderLifecycle(runId)];
@@ -138,8 +145,8 @@ async function httpPhases(adminUrl: string, tmp: string) {
     const phase = { concurrency: CONCURRENCY, durationMs: SECONDS * 1000 };
     const warm = { concurrency: CONCURRENCY, durationMs: WARMUP_MS };
     /** A workload's phase on a server, its CPU measured when `measured`. */
-    const http = (server: { pid: number; port: number }, w: Workload, options: typeof phase, measured = true) =>
-      generators.run(program, { kind: 'http', port: server.port, workload: w.name, runId, ...options }, measured ? server.pid : undefined);
+    const http = (server: LaurelProcess, w: Workload, options: typeof phase, measured = true) =>
+      generators.run(program, { kind: 'http', port: server.port, workload: w.name, runId, ...options }, measured ? server.pid : undefined, measured ? server.gc : undefined);
     const rawWrites = (options: typeof phase, measured = true, waitForFlush = true) =>
       generators.run(raw, { kind: 'raw', databaseUrl: url, waitForFlush, ...options }, measured ? null : undefined);
     log(`warming up (${WARMUP_MS / 1000} s per workload)…`);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { GeneratorSpec, PhaseSpec } from '../load-generator.ts';
 import { startCpuMeter } from './cpu-meter.ts';
 import type { BenchProgram } from './fixtures.ts';
+import type { GcTrace } from './gc-trace.ts';
 import type { LoadResult } from './load.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -22,9 +23,10 @@ export class LoadGenerators {
 
   /**
    * One phase; with `meterPid` (Laurel's pid, or null for a phase without Laurel) its CPU is
-   * measured as bench/lib/cpu-meter.ts describes, the generator's share as it reports it.
+   * measured as bench/lib/cpu-meter.ts describes, the generator's share as it reports it; with
+   * `gc` (the server's trace) also its garbage collections during the phase.
    */
-  async run(program: BenchProgram, spec: PhaseSpec, meterPid?: number | null): Promise<LoadResult> {
+  async run(program: BenchProgram, spec: PhaseSpec, meterPid?: number | null, gc?: GcTrace): Promise<LoadResult> {
     const specFile = path.join(this.dir, `generator-${++this.phases}.json`);
     const file: GeneratorSpec = { ...spec, programFile: await this.programFile(program) };
     await writeFile(specFile, JSON.stringify(file));
@@ -57,11 +59,23 @@ export class LoadGenerators {
     });
     await line('GENERATOR_READY');
     const meter = meterPid === undefined ? undefined : startCpuMeter(meterPid ?? undefined);
+    const gcMark = gc?.mark();
     child.stdin.write('go\n');
     const { generatorCpuUs, ...result } = JSON.parse(await line('GENERATOR_RESULT')) as LoadResult & { generatorCpuUs: number };
     const cpu = meter?.stop(result.ok, generatorCpuUs);
+    const collected = gc && gcMark !== undefined ? gc.since(gcMark) : undefined;
     await exited;
-    return cpu ? { ...result, cpu } : result;
+    const per = (ms: number) => (result.ok > 0 ? (ms * 1000) / result.ok : NaN);
+    return {
+      ...result,
+      ...(cpu ? { cpu } : {}),
+      ...(collected ? {
+        gc: {
+          usPerEvent: per(collected.totalMs), scavengeUsPerEvent: per(collected.scavengeMs), fullUsPerEvent: per(collected.fullMs),
+          scavenges: collected.scavenges, fullCollections: collected.fullCollections,
+        },
+      } : {}),
+    };
   }
 
   private async programFile(program: BenchProgram): Promise<string> {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GcTrace } from './gc-trace.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -24,6 +25,8 @@ export interface LaurelProcess {
   /** SIGTERM and wait for a clean exit. */
   stop(): Promise<void>;
   output(): string;
+  /** Its garbage collections, when started with `traceGc`. */
+  gc?: GcTrace;
 }
 
 function procStatus(pid: number, field: string): number {
@@ -33,6 +36,8 @@ function procStatus(pid: number, field: string): number {
 
 export interface ServerOptions {
   databaseUrl: string; port?: number; env?: Record<string, string>; preload?: string[]; timeoutMs?: number; nodeArgs?: string[];
+  /** Runs it with `--trace-gc` and reads its collections from its output (bench/lib/gc-trace.ts). */
+  traceGc?: boolean;
 }
 
 /**
@@ -53,7 +58,7 @@ export function startBareServer(options: ServerOptions): Promise<LaurelProcess> 
 
 /** A server script of bench/ as a child process with `npm start`'s Node flags; it prints "SERVER_READY <port>". */
 async function startServer(script: string, options: ServerOptions): Promise<LaurelProcess> {
-  const args = [...START_FLAGS, ...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, script)];
+  const args = [...START_FLAGS, ...(options.traceGc ? ['--trace-gc'] : []), ...(options.nodeArgs ?? []), '--import', 'tsx', ...(options.preload ?? []).flatMap((p) => ['--import', p]), path.join(ROOT, script)];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     // LAUREL_WORKER is not inherited: a worker runs only when a caller asks for one in `env`, so a
@@ -66,6 +71,8 @@ async function startServer(script: string, options: ServerOptions): Promise<Laur
     log = (log + chunk.toString()).slice(-400_000);
   };
   child.stderr!.on('data', remember);
+  const gc = options.traceGc ? new GcTrace() : undefined;
+  if (gc) child.stdout!.on('data', (chunk: Buffer) => gc.push(chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -104,5 +111,6 @@ async function startServer(script: string, options: ServerOptions): Promise<Laur
       clearTimeout(timer);
     },
     output: () => log,
+    gc,
   };
 }

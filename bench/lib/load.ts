@@ -13,6 +13,12 @@ export interface LoadResult {
   statuses: Record<string, number>;
   /** Where the phase's CPU went, when it was measured (bench/run.ts). */
   cpu?: CpuUse;
+  /**
+   * The server's garbage collections during the phase, when it ran with `--trace-gc`
+   * (bench/lib/gc-trace.ts): main-thread time per event answered as expected, pauses and
+   * incremental marking steps, and how many collections of each kind.
+   */
+  gc?: { usPerEvent: number; scavengeUsPerEvent: number; fullUsPerEvent: number; scavenges: number; fullCollections: number };
 }
 
 /**
