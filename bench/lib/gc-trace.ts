@@ -16,7 +16,8 @@ export interface GcEvent {
 }
 
 // "[pid:0x…]   36 ms: Scavenge 4.1 (4.2) -> 3.4 (5.2) MB, 0.84 / 0.00 ms  (…"; the pause is the first figure after "MB,".
-const LINE = /^\[\d+:0x[0-9a-f]+\]\s+\d+ ms: ([A-Za-z -]+?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, ([\d.]+) \/ [\d.]+ ms/;
+// The name may hold parentheses ("Mark-Compact (reduce)", when V8 shrinks the heap).
+const LINE = /^\[\d+:0x[0-9a-f]+\]\s+\d+ ms: (.+?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, ([\d.]+) \/ [\d.]+ ms/;
 const INCREMENTAL = /\(\+ ([\d.]+) ms in \d+ steps/;
 
 /** The collection a `--trace-gc` line reports, or undefined for any other line. */

@@ -5,6 +5,8 @@ import { GcTrace, parseTraceGcLine, sumGc } from '../../bench/lib/gc-trace.ts';
 // Lines as Node 20's V8 prints them with --trace-gc.
 const SCAVENGE = '[3377:0x25df2fb0]    16138 ms: Scavenge 60.8 (96.4) -> 50.5 (96.4) MB, 6.68 / 0.23 ms  (average mu = 0.944, current mu = 0.942) task; ';
 const FULL = '[3377:0x25df2fb0]     8086 ms: Mark-Compact 72.8 (98.1) -> 48.0 (96.1) MB, 15.27 / 0.32 ms  (+ 71.2 ms in 507 steps since start of marking, biggest step 4.3 ms, walltime since start of marking 145 ms) (average mu = 0.944, current mu = 0.942) finalize incremental marking via task; GC in old space requested';
+const REDUCING = '[3377:0x25df2fb0]    20120 ms: Mark-Compact (reduce) 60.2 (99.6) -> 41.3 (70.1) MB, 31.02 / 0.02 ms  (average mu = 0.950, current mu = 0.931) memory reducer; GC in old space requested';
+const OTHER = '[3377:0x25df2fb0]    20200 ms: Minor Mark-Sweep 41.3 (70.1) -> 40.9 (70.1) MB, 2.50 / 0.00 ms  (average mu = 0.950, current mu = 0.931) task; ';
 const FULL_WITHOUT_STEPS = '[32383:0x74dbdb0]      203 ms: Mark-Compact 24.7 (43.8) -> 20.9 (56.6) MB, 19.57 / 0.01 ms  (average mu = 1.000, current mu = 1.000) allocation failure; GC in old space requested';
 
 describe('the --trace-gc reader', () => {
@@ -12,6 +14,9 @@ describe('the --trace-gc reader', () => {
     expect(parseTraceGcLine(SCAVENGE)).toEqual({ kind: 'scavenge', pauseMs: 6.68, incrementalMs: 0 });
     expect(parseTraceGcLine(FULL)).toEqual({ kind: 'full', pauseMs: 15.27, incrementalMs: 71.2 });
     expect(parseTraceGcLine(FULL_WITHOUT_STEPS)).toEqual({ kind: 'full', pauseMs: 19.57, incrementalMs: 0 });
+    expect(parseTraceGcLine(REDUCING)).toEqual({ kind: 'full', pauseMs: 31.02, incrementalMs: 0 });
+    // A kind this reader does not name is still time on the thread.
+    expect(sumGc([parseTraceGcLine(OTHER)!])).toEqual({ scavenges: 0, scavengeMs: 0, fullCollections: 0, fullMs: 0, totalMs: 2.5 });
     expect(parseTraceGcLine('SERVER_READY 41234')).toBeUndefined();
     expect(parseTraceGcLine('{"level":30,"msg":"Server listening at http://127.0.0.1:3000 ms: Scavenge"}')).toBeUndefined();
   });
