@@ -251,7 +251,9 @@ async function httpPhases(adminUrl: string, tmp: string) {
   const readsBeyond = beyondMachine(bareRate < readsAimPerSecond, `GET /health on a bare server does ${fmt(bareRate)}/s here`);
   // The bare server's rate moves with the machine's hour by a quarter or more here; this ratio
   // moves less, so it is the figure to compare reads by across runs (docs/benchmarks.md).
-  const readsToBare = (rs: LoadResult[]) => figure('  balance reads / the bare server\'s GET /health (same run)', rs.map((r, i) => r.perSecond / results.bareHealth![i]!.perSecond), '×', undefined,
+  /** Each run's throughput over the bare server's GET /health of the same run. */
+  const toBare = (rs: LoadResult[]) => rs.map((r, i) => r.perSecond / results.bareHealth![i]!.perSecond);
+  const readsToBare = (rs: LoadResult[]) => figure('  balance reads / the bare server\'s GET /health (same run)', toBare(rs), '×', undefined,
     `the read aim needs ${(readsAimPerSecond / bareRate).toFixed(2)} × in this run (${fmt(readsAimPerSecond)}/s over the bare server's ${fmt(bareRate)}/s from ${CONCURRENCY} clients)`);
   figure(`balance reads, HTTP, ${CONCURRENCY} clients`, results.reads!.map((r) => r.perSecond), 'reads/s', readsAim, readsBeyond);
   figure('  p99 latency', results.reads!.map((r) => r.p99Ms), 'ms');
@@ -261,7 +263,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
   figure('  ratio to the reference (same run)', results.reads!.map((r, i) => r.perSecond / results.health![i]!.perSecond), '×');
   figure('  GET /health on a bare server (Fastify + node-postgres, none of Laurel\'s code), same database', results.bareHealth!.map((r) => r.perSecond), 'reads/s');
   cpuFigures(results.bareHealth!, undefined, 'the bare server');
-  figure('  Laurel\'s GET /health / the bare server\'s (same run)', results.health!.map((r, i) => r.perSecond / results.bareHealth![i]!.perSecond), '×', undefined,
+  figure('  Laurel\'s GET /health / the bare server\'s (same run)', toBare(results.health!), '×', undefined,
     'what Laurel\'s own code around a request costs it: logger, request id, input guard, Kysely and its pool wrapper');
   readsToBare(results.reads!);
   // The same reads with twice the clients: whether the 32 are held back by latency or by work.

@@ -56,6 +56,15 @@ export function sumGc(events: readonly GcEvent[]): GcUse {
   return use;
 }
 
+/** A phase's collections per event answered (µs of the main thread), as the benchmark reports them; NaN for a phase without events. */
+export function gcPerEvent(use: GcUse, events: number) {
+  const per = (ms: number) => (events > 0 ? (ms * 1000) / events : NaN);
+  return {
+    usPerEvent: per(use.totalMs), scavengeUsPerEvent: per(use.scavengeMs), fullUsPerEvent: per(use.fullMs),
+    scavenges: use.scavenges, fullCollections: use.fullCollections,
+  };
+}
+
 /** Collects the collections of a process's output as it arrives, chunk by chunk (lines may span chunks). */
 export class GcTrace {
   private readonly events: GcEvent[] = [];

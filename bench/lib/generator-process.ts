@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { GeneratorSpec, PhaseSpec } from '../load-generator.ts';
 import { startCpuMeter } from './cpu-meter.ts';
 import type { BenchProgram } from './fixtures.ts';
-import type { GcTrace } from './gc-trace.ts';
+import { gcPerEvent, type GcTrace } from './gc-trace.ts';
 import type { LoadResult } from './load.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -63,19 +63,9 @@ export class LoadGenerators {
     child.stdin.write('go\n');
     const { generatorCpuUs, ...result } = JSON.parse(await line('GENERATOR_RESULT')) as LoadResult & { generatorCpuUs: number };
     const cpu = meter?.stop(result.ok, generatorCpuUs);
-    const collected = gc && gcMark !== undefined ? gc.since(gcMark) : undefined;
+    const collected = gc && gcMark !== undefined ? gcPerEvent(gc.since(gcMark), result.ok) : undefined;
     await exited;
-    const per = (ms: number) => (result.ok > 0 ? (ms * 1000) / result.ok : NaN);
-    return {
-      ...result,
-      ...(cpu ? { cpu } : {}),
-      ...(collected ? {
-        gc: {
-          usPerEvent: per(collected.totalMs), scavengeUsPerEvent: per(collected.scavengeMs), fullUsPerEvent: per(collected.fullMs),
-          scavenges: collected.scavenges, fullCollections: collected.fullCollections,
-        },
-      } : {}),
-    };
+    return { ...result, ...(cpu ? { cpu } : {}), ...(collected ? { gc: collected } : {}) };
   }
 
   private async programFile(program: BenchProgram): Promise<string> {

@@ -1,4 +1,5 @@
 import type { CpuUse } from './cpu-meter.ts';
+import type { gcPerEvent } from './gc-trace.ts';
 import { percentile, Samples } from './stats.ts';
 
 export interface LoadResult {
@@ -18,7 +19,7 @@ export interface LoadResult {
    * (bench/lib/gc-trace.ts): main-thread time per event answered as expected, pauses and
    * incremental marking steps, and how many collections of each kind.
    */
-  gc?: { usPerEvent: number; scavengeUsPerEvent: number; fullUsPerEvent: number; scavenges: number; fullCollections: number };
+  gc?: ReturnType<typeof gcPerEvent>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { GcTrace, parseTraceGcLine, sumGc } from '../../bench/lib/gc-trace.ts';
+import { GcTrace, gcPerEvent, parseTraceGcLine, sumGc } from '../../bench/lib/gc-trace.ts';
 
 // Lines as Node 20's V8 prints them with --trace-gc.
 const SCAVENGE = '[3377:0x25df2fb0]    16138 ms: Scavenge 60.8 (96.4) -> 50.5 (96.4) MB, 6.68 / 0.23 ms  (average mu = 0.944, current mu = 0.942) task; ';
@@ -34,6 +34,16 @@ describe('the --trace-gc reader', () => {
     expect(use.totalMs).toBeCloseTo(15.27 + 71.2 + 6.68, 6);
     expect(trace.since(0).scavenges).toBe(2);
     expect(sumGc([])).toEqual({ scavenges: 0, scavengeMs: 0, fullCollections: 0, fullMs: 0, totalMs: 0 });
+  });
+
+  it('gives a phase\'s collections per event answered, and nothing per event for a phase that answered none', () => {
+    const use = sumGc([parseTraceGcLine(SCAVENGE)!, parseTraceGcLine(FULL)!]);
+    const per = gcPerEvent(use, 100);
+    expect(per.scavengeUsPerEvent).toBeCloseTo(66.8, 6);
+    expect(per.fullUsPerEvent).toBeCloseTo(864.7, 6);
+    expect(per.usPerEvent).toBeCloseTo(66.8 + 864.7, 6);
+    expect([per.scavenges, per.fullCollections]).toEqual([1, 1]);
+    expect(gcPerEvent(use, 0).usPerEvent).toBeNaN();
   });
 
   it('reads every collection this Node prints', async () => {
