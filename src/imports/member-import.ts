@@ -7,6 +7,7 @@ import { insertAuditEvent } from '../programs/program-repository.ts';
 import * as repo from './import-repository.ts';
 import { csvRecords, ndjsonLines, textChunks, type ImportFormat } from './import-source.ts';
 import { findProgram } from '../programs/program-repository.ts';
+import { timeOrderedId } from '../shared/time-ordered-id.ts';
 import {
   csvColumns, rawFromCsv, rawFromJson, validateMemberRow,
   type CsvColumn, type ImportWallet, type MemberImportRow, type RawMember, type RowContext, type RowError,
@@ -336,7 +337,7 @@ export async function recordRolledBackBatch(
     report: { status: 'completed' | 'rejected' | 'dry_run'; rows: { total: number; invalid: number } }; actor: string; now: Date;
   },
 ) {
-  const id = randomUUID();
+  const id = timeOrderedId(options.now);
   await repo.insertBatch(db, {
     id, program_id: options.programId, kind: options.kind, batch_key: options.batchKey, content_hash: options.contentHash, format: options.format,
     status: options.report.status, on_invalid: options.onInvalid, rows_total: options.report.rows.total, rows_invalid: options.report.rows.invalid,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/database.ts';
 import { recordEvent } from '../events/event-repository.ts';
 import { earnedActivityInsert, recordPointsEarned, recordPointsEarnedMany, recordPointsReversed } from '../tiers/tier-operations.ts';
@@ -12,6 +11,7 @@ import type { LotRow, MemberWalletState } from './ledger-repository.ts';
 import { lotView, operationView, reservationView } from './ledger-views.ts';
 import { planReversal } from './reversal-plan.ts';
 import type { EntryKind } from '../db/schema.ts';
+import { timeOrderedId } from '../shared/time-ordered-id.ts';
 
 export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER;
 const DAY_MS = 86_400_000;
@@ -423,7 +423,7 @@ function planEarnAtOnce(ctx: LedgerContext, o: EarnTarget, input: EarnInput) {
   const { vested, vestsAt, expiresAt } = lotTerms(ctx, wallet, {
     pendingUntil: input.pendingUntil === undefined ? defaultVesting(ctx, wallet) : input.pendingUntil, expiresAt: input.expiresAt ?? null,
   });
-  const operationId = randomUUID();
+  const operationId = timeOrderedId(ctx.now);
   const write: repo.EarnWrite = {
     operation: {
       id: operationId, program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, amount: input.amount, actor: ctx.actor,

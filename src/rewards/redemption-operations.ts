@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { recordEvent } from '../events/event-repository.ts';
 import { invariant, ProblemError } from '../http/error-codes.ts';
 import * as ledger from '../ledger/ledger-operations.ts';
@@ -11,6 +10,7 @@ import type { RewardRow } from './reward-repository.ts';
 import { memberTier } from './reward-tier.ts';
 import { redemptionView, voucherView } from './reward-views.ts';
 import { DEFAULT_CODE_FORMAT, generateVoucherCode, type CodeFormat } from './voucher-code.ts';
+import { timeOrderedId } from '../shared/time-ordered-id.ts';
 
 const DAY_MS = 86_400_000;
 const CODE_ATTEMPTS = 8;
@@ -157,7 +157,7 @@ export async function redeem(ctx: LedgerContext, input: RedeemInput, options: { 
     if (left === undefined) throw new ProblemError('reward_out_of_stock', `reward "${reward.name}" is out of stock`, { stock: reward.stock_total });
   }
 
-  const redemptionId = randomUUID();
+  const redemptionId = timeOrderedId(ctx.now);
   const reference = { type: 'reward', id: reward.id };
   const spend = points > 0
     ? await ledger.spend(ctx, {

@@ -15,6 +15,7 @@ import * as lotsMemberVesting from './0013-lots-member-vesting.ts';
 import * as orderTierIndexByOrder from './0014-order-tier-index-by-order.ts';
 import * as earlierOrders from './0015-earlier-orders.ts';
 import * as claimKeysLockingWallets from './0016-claim-keys-locking-wallets.ts';
+import * as timeOrderedIds from './0017-time-ordered-ids.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0014-order-tier-index-by-order': orderTierIndexByOrder,
   '0015-earlier-orders': earlierOrders,
   '0016-claim-keys-locking-wallets': claimKeysLockingWallets,
+  '0017-time-ordered-ids': timeOrderedIds,
 };
