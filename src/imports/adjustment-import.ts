@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../shared/time-ordered-id.ts';
 import { databaseNow, type Db } from '../db/database.ts';
 import { refreshStatisticsAfterBulkWrite } from '../db/statistics-repository.ts';
 import { recordEvent } from '../events/event-repository.ts';
@@ -100,13 +100,14 @@ export async function importAdjustments(db: Db, input: ImportInput): Promise<Adj
   const early = await replay();
   if (early) return early;
 
-  const batchId = randomUUID();
+  // Drawn once the transaction has the database's instant, which the id carries (timeOrderedId).
+  let completedBatchId: string | null = null;
   const collector = new ErrorCollector();
   const counter = { total: 0 };
   const totals = { applied: 0, alreadyApplied: 0, pointsAdded: 0, pointsRemoved: 0 };
   let now = new Date();
   const report = (status: AdjustmentImportReport['status']): AdjustmentImportReport => ({
-    batchId: status === 'completed' ? batchId : null, batchKey, status, replayed: false, format: input.format, onInvalid,
+    batchId: status === 'completed' ? completedBatchId : null, batchKey, status, replayed: false, format: input.format, onInvalid,
     rows: { total: counter.total, valid: counter.total - collector.invalidLines.size, invalid: collector.invalidLines.size },
     adjustments: status === 'rejected' ? { applied: 0, alreadyApplied: 0, pointsAdded: 0, pointsRemoved: 0 } : { ...totals },
     errors: collector.sorted(), errorCount: collector.errorCount, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(),
@@ -118,6 +119,8 @@ export async function importAdjustments(db: Db, input: ImportInput): Promise<Adj
       const raced = await repo.findCompletedBatch(trx, program.id, 'adjustments', batchKey, input.contentHash);
       if (raced && !input.dryRun) return { ...(raced.report as unknown as AdjustmentImportReport), replayed: true };
       now = input.clock?.() ?? (await databaseNow(trx));
+      const batchId = timeOrderedId(now);
+      completedBatchId = batchId;
       const ctx: LedgerContext = { trx, program: { id: program.id, time_zone: program.time_zone, reversal_policy: program.reversal_policy }, now, actor: input.actor };
       for await (const rows of adjustmentRows(input, { now, timeZone: program.time_zone, wallets: new Set(walletIds.keys()) }, collector, counter)) {
         const members = new Map((await repo.membersByCustomerIds(trx, program.id, [...new Set(rows.map((r) => r.customerId))])).map((m) => [m.customer_id, m.id]));

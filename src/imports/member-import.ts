@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { databaseNow, type Db, type Tx } from '../db/database.ts';
 import { refreshStatisticsAfterBulkWrite } from '../db/statistics-repository.ts';
 import { recordEvent } from '../events/event-repository.ts';
@@ -201,7 +200,8 @@ export async function importMembers(db: Db, input: ImportInput): Promise<MemberI
   const early = await replay(db);
   if (early) return early;
 
-  const batchId = randomUUID();
+  // Drawn once the transaction has the database's instant, which the id carries (timeOrderedId).
+  let completedBatchId: string | null = null;
   const collector = new ErrorCollector();
   const counter = { total: 0 };
   const totals = { created: 0, updated: 0, applied: 0, alreadyImported: 0, points: 0 };
@@ -212,7 +212,7 @@ export async function importMembers(db: Db, input: ImportInput): Promise<MemberI
     const valid = counter.total - invalid;
     const written = status === 'completed' || status === 'dry_run';
     return {
-      batchId: status === 'completed' ? batchId : null, batchKey, status, replayed: false, format: input.format, onInvalid,
+      batchId: status === 'completed' ? completedBatchId : null, batchKey, status, replayed: false, format: input.format, onInvalid,
       rows: { total: counter.total, valid, invalid },
       members: written ? { created: totals.created, updated: totals.updated, unchanged: valid - totals.created - totals.updated } : { created: 0, updated: 0, unchanged: 0 },
       balances: written ? { applied: totals.applied, alreadyImported: totals.alreadyImported, points: totals.points } : { applied: 0, alreadyImported: 0, points: 0 },
@@ -228,6 +228,8 @@ export async function importMembers(db: Db, input: ImportInput): Promise<MemberI
       const raced = await replay(trx);
       if (raced) return raced;
       now = input.clock?.() ?? (await databaseNow(trx));
+      const batchId = timeOrderedId(now);
+      completedBatchId = batchId;
       await repo.createStaging(trx);
       const relaxed = !input.checkForeignKeys && (await repo.skipImportForeignKeyChecks(trx));
       const ctx: RowContext = {
