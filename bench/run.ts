@@ -22,7 +22,7 @@ import { benchProgram, importFile, writeMemberCsv } from './lib/fixtures.ts';
 import { HttpClient } from './lib/http-client.ts';
 import { startBareServer, startLaurel, type LaurelProcess } from './lib/laurel-process.ts';
 import type { LoadResult } from './lib/load.ts';
-import type { CpuUse } from './lib/cpu-meter.ts';
+import { startCpuMeter, type CpuUse } from './lib/cpu-meter.ts';
 import { benchServer, dropDatabase, freshDatabase, serverSettings } from './lib/postgres.ts';
 import { median, round, sameCodeCheck } from './lib/stats.ts';
 import { statementsPerRequest } from './lib/round-trips.ts';
@@ -287,7 +287,7 @@ async function httpPhases(adminUrl: string, tmp: string) {
 
 async function bulkPhases(adminUrl: string, tmp: string) {
   const file = path.join(tmp, 'bulk.csv');
-  const runs: { importSeconds: number; rawSeconds: number; rawForeignKeyChecks: boolean; expireSeconds: number; lotsExpired: number; exportSeconds: number; tierSeconds?: number; tierMembers?: number }[] = [];
+  const runs: { importSeconds: number; importCpu?: CpuUse; rawSeconds: number; rawForeignKeyChecks: boolean; expireSeconds: number; lotsExpired: number; exportSeconds: number; tierSeconds?: number; tierMembers?: number }[] = [];
   const tierBench = existsSync(path.join(ROOT, 'src/tiers/tier-bench.ts')) ? (await import(pathToFileURL(path.join(ROOT, 'src/tiers/tier-bench.ts')).href)) : undefined;
   for (let run = 1; run <= BULK_RUNS; run++) {
     // The reference first, on a fresh database of its own: the same rows written by PostgreSQL alone.
@@ -313,9 +313,12 @@ async function bulkPhases(adminUrl: string, tmp: string) {
       log(`bulk run ${run}/${BULK_RUNS}: writing ${fmt(BULK_ROWS)} members to a CSV file…`);
       await writeMemberCsv(file, BULK_ROWS, { prefix: 'bulk-', expiresAt: new Date(now.getTime() + 86_400_000) });
       log(`bulk run ${run}/${BULK_RUNS}: importing…`);
+      // The import runs in this process: its CPU is the importer's (reading, validating, sending), the rest PostgreSQL's.
+      const importMeter = startCpuMeter(undefined);
       let t = performance.now();
       const report = await importFile(database.db, program.id, file);
       const importSeconds = (performance.now() - t) / 1000;
+      const importCpu = importMeter?.stop(BULK_ROWS);
       if (report.status !== 'completed' || report.balances.applied !== BULK_ROWS) throw new Error(`bulk import: ${JSON.stringify({ ...report, errors: report.errors.slice(0, 5) })}`);
       log(`bulk run ${run}/${BULK_RUNS}: imported in ${importSeconds.toFixed(1)} s; exporting…`);
       t = performance.now();
@@ -329,7 +332,7 @@ async function bulkPhases(adminUrl: string, tmp: string) {
       const expireSeconds = (performance.now() - t) / 1000;
       if (expired.lotsExpired !== BULK_ROWS) throw new Error(`expected ${BULK_ROWS} lots to expire, got ${JSON.stringify(expired)}`);
       log(`bulk run ${run}/${BULK_RUNS}: expired ${fmt(expired.lotsExpired)} lots in ${expireSeconds.toFixed(1)} s`);
-      const entry: (typeof runs)[number] = { importSeconds, rawSeconds: raw.seconds, rawForeignKeyChecks: raw.foreignKeyChecks, expireSeconds, lotsExpired: expired.lotsExpired, exportSeconds };
+      const entry: (typeof runs)[number] = { importSeconds, ...(importCpu ? { importCpu } : {}), rawSeconds: raw.seconds, rawForeignKeyChecks: raw.foreignKeyChecks, expireSeconds, lotsExpired: expired.lotsExpired, exportSeconds };
       if (tierBench) {
         log(`bulk run ${run}/${BULK_RUNS}: tier review of ${fmt(BULK_ROWS)} members (src/tiers/tier-bench.ts)…`);
         const tiers = await tierBench.benchTierReview(database.db, BULK_ROWS, { log: (line: string) => log(`  ${line}`) });
@@ -351,6 +354,15 @@ async function bulkPhases(adminUrl: string, tmp: string) {
   figure('  rows/s', runs.map((r) => BULK_ROWS / r.importSeconds), 'rows/s');
   figure('  reference: the same rows by INSERT … SELECT generate_series', runs.map((r) => r.rawSeconds), 's');
   figure('  ratio reference / import (same run)', runs.map((r) => r.rawSeconds / r.importSeconds), '×');
+  if (runs.every((r) => r.importCpu)) {
+    const cpu = runs.map((r) => r.importCpu!);
+    // One transaction, so one backend: near 1 core, that backend is what the import waits for.
+    const busy = runs.map((r) => r.importCpu!.restUsPerEvent / ((r.importSeconds * 1e6) / BULK_ROWS));
+    figure('  CPU per member', cpu.map((c) => c.machineUsPerEvent), 'µs', undefined,
+      `the importer (this process) ${fmt(median(cpu.map((c) => c.benchUsPerEvent)))} · PostgreSQL and the rest ${fmt(median(cpu.map((c) => c.restUsPerEvent)))} µs; machine idle ${fmt(median(cpu.map((c) => c.idle * 100)))} %`);
+    figure('  PostgreSQL and the rest busy through the import', busy, 'cores', undefined,
+      'the import is one transaction, one backend: near 1, that backend is its bound');
+  }
   figure(`expire ${fmt(BULK_ROWS)} lots (maintenance)`, runs.map((r) => r.expireSeconds), 's', at1M);
   figure('  lots/s', runs.map((r) => r.lotsExpired / r.expireSeconds), 'lots/s');
   figure('  ratio reference / expire (same run)', runs.map((r) => r.rawSeconds / r.expireSeconds), '×', undefined, 'against the import reference: what writing these rows costs PostgreSQL alone on this machine now');
@@ -380,7 +392,7 @@ async function rulesPhase() {
 function printTable(header: string[]) {
   const rows = figures.map((f) => [
     f.name,
-    f.median === null ? (f.note ?? 'n/a') : `${fmt(f.median, f.unit === '×' ? 2 : f.unit === 'ms' || f.unit === 's' ? 1 : 0)} ${f.unit}`,
+    f.median === null ? (f.note ?? 'n/a') : `${fmt(f.median, f.unit === '×' || f.unit === 'cores' ? 2 : f.unit === 'ms' || f.unit === 's' ? 1 : 0)} ${f.unit}`,
     f.runs.length > 1 ? f.runs.map((r) => fmt(r, f.unit === '×' ? 2 : f.unit === 'ms' || f.unit === 's' ? 1 : 0)).join(' · ') : '',
     f.aim ? `${f.aim} ${f.met ? '✓' : '✗'}` : '',
     f.median !== null && f.note ? f.note : '',

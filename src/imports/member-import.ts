@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { databaseNow, type Db, type Tx } from '../db/database.ts';
 import { refreshStatisticsAfterBulkWrite } from '../db/statistics-repository.ts';
 import { recordEvent } from '../events/event-repository.ts';
@@ -102,6 +103,16 @@ export async function loadImportProgram(db: Db | Tx, programId: string) {
  * Reads, checks and de-duplicates the file into chunks of valid rows. A customer id, email or
  * phone may appear once per file; the second occurrence is the invalid one.
  */
+/**
+ * Rows validated between two turns of the event loop. The next chunk is read and validated while
+ * the database applies this one, on the same thread, and an async generator's steps run as
+ * microtasks: without a turn, the answer to each of the chunk's statements waited until a whole
+ * piece of the file had been validated, and the database sat idle meanwhile. Imports of 100,000
+ * members, in turns: 11.2–11.9 s against 13.0–14.0 s without (8 pairs, each won); 50 rows a turn
+ * did no better than 200.
+ */
+const ROWS_BETWEEN_TURNS = 200;
+
 async function* validChunks(input: ImportInput, ctx: RowContext, collector: ErrorCollector, counter: { total: number }, chunkRows: number): AsyncGenerator<MemberImportRow[]> {
   const customers = new Map<string, number>();
   const emails = new Map<string, number>();
@@ -150,6 +161,7 @@ async function* validChunks(input: ImportInput, ctx: RowContext, collector: Erro
       }
       if (record.fields === undefined) take({ line: record.line, code: 'validation_failed', message: record.error });
       else take(rawFromCsv(record.line, record.fields, columns));
+      if (counter.total % ROWS_BETWEEN_TURNS === 0) await setImmediate();
       if (chunk.length >= chunkRows) {
         yield chunk;
         chunk = [];
@@ -160,6 +172,7 @@ async function* validChunks(input: ImportInput, ctx: RowContext, collector: Erro
   } else {
     for await (const line of ndjsonLines(chunks)) {
       take(line.error !== undefined ? { line: line.line, code: 'validation_failed', message: line.error } : rawFromJson(line.line, line.text));
+      if (counter.total % ROWS_BETWEEN_TURNS === 0) await setImmediate();
       if (chunk.length >= chunkRows) {
         yield chunk;
         chunk = [];

@@ -214,6 +214,29 @@ describe('member import', async () => {
     await verified(t, p);
   });
 
+  it('reads a file across many turns of the event loop and chunk boundaries, CSV and NDJSON alike', async () => {
+    // 1,001 rows: five turns of the event loop while validating (every 200 rows), chunks of 150.
+    const n = 1_001;
+    const expected = { status: 'completed', rows: { total: n, valid: n, invalid: 0 }, members: { created: n }, balances: { applied: n, points: (n * (n + 1)) / 2 } };
+    const p = await t.newProgram({ wallets: WALLETS });
+    const csvText = `customer_id,balance\n${Array.from({ length: n }, (_, i) => `t-${i},${i + 1}`).join('\n')}\n`;
+    const progress: number[] = [];
+    const fromCsv = await importMembers(t.db.db, {
+      programId: p.id, actor: 'test', format: 'csv', source: [Buffer.from(csvText)], contentHash: hashText(Buffer.from(csvText)), chunkRows: 150, onProgress: (rows) => progress.push(rows),
+    });
+    expect(fromCsv).toMatchObject(expected);
+    expect(progress.at(-1)).toBe(n);
+    const q = await t.newProgram({ wallets: WALLETS });
+    const ndjson = `${Array.from({ length: n }, (_, i) => JSON.stringify({ customerId: `t-${i}`, balance: i + 1 })).join('\n')}\n`;
+    const fromNdjson = await importMembers(t.db.db, {
+      programId: q.id, actor: 'test', format: 'ndjson', source: [Buffer.from(ndjson)], contentHash: hashText(Buffer.from(ndjson)), chunkRows: 150,
+    });
+    expect(fromNdjson).toMatchObject(expected);
+    expect(await counts(t, p.id)).toEqual(await counts(t, q.id));
+    await verified(t, p);
+    await verified(t, q);
+  });
+
   it('gives the same ledger with the database checking every foreign key row by row', async () => {
     const p = await t.newProgram({ wallets: WALLETS });
     const existing = await t.member({ customerId: 'fk-0' }, p);
