@@ -389,11 +389,16 @@ async function rulesPhase() {
   details.rules = result;
 }
 
+/** Ratios and shares of a core to the hundredth, times to the tenth, counts and rates whole. */
+function decimalsOf(unit: string): number {
+  return unit === '×' || unit === 'cores' ? 2 : unit === 'ms' || unit === 's' ? 1 : 0;
+}
+
 function printTable(header: string[]) {
   const rows = figures.map((f) => [
     f.name,
-    f.median === null ? (f.note ?? 'n/a') : `${fmt(f.median, f.unit === '×' || f.unit === 'cores' ? 2 : f.unit === 'ms' || f.unit === 's' ? 1 : 0)} ${f.unit}`,
-    f.runs.length > 1 ? f.runs.map((r) => fmt(r, f.unit === '×' ? 2 : f.unit === 'ms' || f.unit === 's' ? 1 : 0)).join(' · ') : '',
+    f.median === null ? (f.note ?? 'n/a') : `${fmt(f.median, decimalsOf(f.unit))} ${f.unit}`,
+    f.runs.length > 1 ? f.runs.map((r) => fmt(r, decimalsOf(f.unit))).join(' · ') : '',
     f.aim ? `${f.aim} ${f.met ? '✓' : '✗'}` : '',
     f.median !== null && f.note ? f.note : '',
   ]);

@@ -100,19 +100,20 @@ export async function loadImportProgram(db: Db | Tx, programId: string) {
 }
 
 /**
- * Reads, checks and de-duplicates the file into chunks of valid rows. A customer id, email or
- * phone may appear once per file; the second occurrence is the invalid one.
- */
-/**
  * Rows validated between two turns of the event loop. The next chunk is read and validated while
  * the database applies this one, on the same thread, and an async generator's steps run as
  * microtasks: without a turn, the answer to each of the chunk's statements waited until a whole
  * piece of the file had been validated, and the database sat idle meanwhile. Imports of 100,000
  * members, in turns: 11.2–11.9 s against 13.0–14.0 s without (8 pairs, each won); 50 rows a turn
- * did no better than 200.
+ * did no better than 200. At 300,000 and a million, where PostgreSQL's own time per member grows,
+ * the gain is within the machine's noise (docs/benchmarks.md, "Time-ordered ids").
  */
 const ROWS_BETWEEN_TURNS = 200;
 
+/**
+ * Reads, checks and de-duplicates the file into chunks of valid rows. A customer id, email or
+ * phone may appear once per file; the second occurrence is the invalid one.
+ */
 async function* validChunks(input: ImportInput, ctx: RowContext, collector: ErrorCollector, counter: { total: number }, chunkRows: number): AsyncGenerator<MemberImportRow[]> {
   const customers = new Map<string, number>();
   const emails = new Map<string, number>();
