@@ -32,5 +32,8 @@ describe('timeOrderedId', () => {
   it('refuses an instant it cannot hold', () => {
     expect(() => timeOrderedId(new Date(Number.NaN))).toThrow(/invariant/);
     expect(() => timeOrderedId(new Date(-1))).toThrow(/invariant/);
+    // A valid Date (year 10889) whose milliseconds no longer fit in 48 bits.
+    expect(() => timeOrderedId(new Date(2 ** 48))).toThrow(/invariant/);
+    expect(timeOfId(timeOrderedId(new Date(2 ** 48 - 1))).getTime()).toBe(2 ** 48 - 1);
   });
 });
