@@ -113,7 +113,7 @@ export interface OperationsTable {
   id: Generated<string>;
   program_id: string;
   wallet_id: string;
-  member_id: string | null;
+  member_id: string;
   kind: OperationKind;
   amount: number;
   reversed: Generated<number>;
@@ -152,7 +152,7 @@ export interface EntriesTable {
   id: Generated<number>;
   program_id: string;
   wallet_id: string;
-  member_id: string | null;
+  member_id: string;
   operation_id: string | null;
   kind: EntryKind;
   amount: number;

@@ -129,6 +129,16 @@ function count(o: Open, column: repo.CounterColumn, amount: number) {
   o.counters[column] = (o.counters[column] ?? 0) + amount;
 }
 
+/**
+ * An operation, lot or entry names a program, a member and a wallet, and the three must be one of
+ * the member's wallets in that program: the database holds the same by a composite reference to
+ * member_wallets (migration 0018).
+ */
+function assertMemberWallet(ctx: LedgerContext, o: Pick<Open, 'wallet' | 'st'>, memberId: string) {
+  invariant(o.st.programId === ctx.program.id && o.st.walletId === o.wallet.id && o.st.memberId === memberId,
+    `member wallet ${o.st.id} is member ${memberId}'s ${o.wallet.code} in program ${ctx.program.id}`);
+}
+
 /** Writes one entry and moves the buffered member balances; a member side must stay ≥ 0 except available. */
 async function entry(
   ctx: LedgerContext,
@@ -136,6 +146,7 @@ async function entry(
   e: { kind: EntryKind; operationId: string | null; amount: number; debit: number; credit: number; lot?: LotRow; lotDelta?: number; memberId?: string; lotInserted?: boolean },
 ) {
   invariant(Number.isSafeInteger(e.amount) && e.amount > 0, `entry amount ${e.amount} is a positive safe integer`);
+  assertMemberWallet(ctx, o, e.memberId ?? o.st.memberId);
   await repo.insertEntry(ctx.trx, {
     program_id: ctx.program.id,
     wallet_id: o.wallet.id,
@@ -420,6 +431,7 @@ type EarnTarget = Pick<Open, 'wallet' | 'st' | 'accounts'>;
 function planEarnAtOnce(ctx: LedgerContext, o: EarnTarget, input: EarnInput) {
   const { wallet } = o;
   invariant(earnsAtOnce(o), 'an earn at once credits a wallet that owes nothing');
+  assertMemberWallet(ctx, o, input.memberId);
   const { vested, vestsAt, expiresAt } = lotTerms(ctx, wallet, {
     pendingUntil: input.pendingUntil === undefined ? defaultVesting(ctx, wallet) : input.pendingUntil, expiresAt: input.expiresAt ?? null,
   });

@@ -123,7 +123,7 @@ export type OperationRow = Awaited<ReturnType<typeof insertOperation>>;
 export async function insertOperation(
   trx: Tx,
   values: {
-    program_id: string; wallet_id: string; member_id: string | null; kind: OperationKind; amount: number; actor: string;
+    program_id: string; wallet_id: string; member_id: string; kind: OperationKind; amount: number; actor: string;
     target_operation_id?: string | null; reservation_id?: string | null; counterpart_member_id?: string | null;
     reference_type?: string | null; reference_id?: string | null; description?: string | null; reason?: string | null;
     metadata?: Record<string, unknown>;
@@ -245,7 +245,7 @@ export async function addToOperation(trx: Tx, id: string, column: 'reversed' | '
 export async function insertEntry(
   trx: Tx,
   values: {
-    program_id: string; wallet_id: string; member_id: string | null; operation_id: string | null; kind: EntryKind;
+    program_id: string; wallet_id: string; member_id: string; operation_id: string | null; kind: EntryKind;
     amount: number; debit_account_id: number; credit_account_id: number; lot_id?: number | null; lot_delta?: number;
     created_at: Date;
   },

@@ -16,6 +16,7 @@ import * as orderTierIndexByOrder from './0014-order-tier-index-by-order.ts';
 import * as earlierOrders from './0015-earlier-orders.ts';
 import * as claimKeysLockingWallets from './0016-claim-keys-locking-wallets.ts';
 import * as timeOrderedIds from './0017-time-ordered-ids.ts';
+import * as tenantKeyedReferences from './0018-tenant-keyed-references.ts';
 
 /** Forward-only: a migration, once released, is never edited; changes come as new ones. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0015-earlier-orders': earlierOrders,
   '0016-claim-keys-locking-wallets': claimKeysLockingWallets,
   '0017-time-ordered-ids': timeOrderedIds,
+  '0018-tenant-keyed-references': tenantKeyedReferences,
 };
