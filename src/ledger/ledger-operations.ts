@@ -143,14 +143,18 @@ function assertMemberWallet(ctx: LedgerContext, o: Pick<Open, 'wallet' | 'st'>, 
 async function entry(
   ctx: LedgerContext,
   o: Open,
-  e: { kind: EntryKind; operationId: string | null; amount: number; debit: number; credit: number; lot?: LotRow; lotDelta?: number; memberId?: string; lotInserted?: boolean },
+  e: { kind: EntryKind; operationId: string | null; amount: number; debit: number; credit: number; lot?: LotRow; lotDelta?: number; lotInserted?: boolean },
 ) {
   invariant(Number.isSafeInteger(e.amount) && e.amount > 0, `entry amount ${e.amount} is a positive safe integer`);
-  assertMemberWallet(ctx, o, e.memberId ?? o.st.memberId);
+  assertMemberWallet(ctx, o, o.st.memberId);
+  const programAccounts = Object.values(o.accounts);
+  for (const id of [e.debit, e.credit]) {
+    invariant(bucketOf(o, id) !== undefined || programAccounts.includes(id), `account ${id} is the member's or the program's in wallet ${o.wallet.code}`);
+  }
   await repo.insertEntry(ctx.trx, {
     program_id: ctx.program.id,
     wallet_id: o.wallet.id,
-    member_id: e.memberId ?? o.st.memberId,
+    member_id: o.st.memberId,
     operation_id: e.operationId,
     kind: e.kind,
     amount: e.amount,

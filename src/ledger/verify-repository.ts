@@ -145,6 +145,28 @@ export const checks: { name: string; description: string; query: (programId: str
       limit 100`,
   },
   {
+    name: 'rows_in_program',
+    description: 'Every operation, lot and entry names one of its member’s wallets in its program, a transfer’s counterpart is a member of it, and an entry moves points between accounts of its program and wallet',
+    // The database holds the first two by composite references (migration 0018), but the bulk
+    // paths may write with foreign-key checks off (src/db/foreign-key-repository.ts); the
+    // accounts of an entry are referenced by id alone.
+    query: (p) => sql<Row>`
+      select 'operation' as "row", o.id::text as id, o.member_id as "memberId", o.wallet_id as "walletId" from operations o
+      where o.program_id = ${p} and (
+        not exists (select 1 from member_wallets mw where mw.program_id = o.program_id and mw.member_id = o.member_id and mw.wallet_id = o.wallet_id)
+        or (o.counterpart_member_id is not null and not exists (select 1 from members m where m.program_id = o.program_id and m.id = o.counterpart_member_id)))
+      union all
+      select 'lot', l.id::text, l.member_id, l.wallet_id from lots l
+      where l.program_id = ${p} and not exists (select 1 from member_wallets mw where mw.program_id = l.program_id and mw.member_id = l.member_id and mw.wallet_id = l.wallet_id)
+      union all
+      select 'entry', e.id::text, e.member_id, e.wallet_id from entries e
+      join accounts d on d.id = e.debit_account_id join accounts c on c.id = e.credit_account_id
+      where e.program_id = ${p} and (
+        not exists (select 1 from member_wallets mw where mw.program_id = e.program_id and mw.member_id = e.member_id and mw.wallet_id = e.wallet_id)
+        or d.program_id <> e.program_id or d.wallet_id <> e.wallet_id or c.program_id <> e.program_id or c.wallet_id <> e.wallet_id)
+      limit 100`,
+  },
+  {
     name: 'entries_immutable',
     description: 'The triggers that refuse UPDATE, DELETE and TRUNCATE of entries are in place and enabled',
     query: () => sql<Row>`

@@ -186,7 +186,7 @@ describe('ledger maintenance and verification', async () => {
     const report = await k.verify(p);
     expect(report.checks.map((c: any) => c.name)).toEqual([
       'balances_match_entries', 'program_sums_to_zero', 'lots_match_entries', 'buckets_match_lots', 'counters_match_entries',
-      'transfers_clear', 'allocations_consistent', 'allocations_cover_refunds', 'refunds_within_operations', 'entries_immutable',
+      'transfers_clear', 'allocations_consistent', 'allocations_cover_refunds', 'refunds_within_operations', 'rows_in_program', 'entries_immutable',
     ]);
     expect(report.totals).toMatchObject({ availablePositive: 70, negativeBalances: 0, pending: 0, reserved: 0, entries: 2, lots: 1 });
 
@@ -204,6 +204,37 @@ describe('ledger maintenance and verification', async () => {
     await sql`update lots set remaining = 71 where id = ${Number(e.lot.id)}`.execute(t.db.db);
     expect(Object.keys(await failing())).toEqual(['lots_match_entries', 'buckets_match_lots']);
     await sql`update lots set remaining = 70 where id = ${Number(e.lot.id)}`.execute(t.db.db);
+
+    // A row naming another program's member, written the way a bulk path may (foreign-key checks off).
+    const stranger = await t.member();
+    const session = await t.db.pool.connect();
+    let strayId: string;
+    try {
+      await session.query('set session_replication_role = replica');
+      const { rows: [stray] } = await session.query(
+        `insert into operations (program_id, wallet_id, member_id, kind, amount, actor)
+         select program_id, wallet_id, $1, 'earn', 0, 'test' from operations where id = $2 returning id`, [stranger.id, e.operation.id]);
+      strayId = stray.id;
+      await session.query('set session_replication_role = origin');
+    } finally {
+      session.release();
+    }
+    expect(await failing()).toEqual({ rows_in_program: [expect.objectContaining({ row: 'operation', id: strayId, memberId: stranger.id })] });
+    await sql`delete from operations where id = ${strayId}`.execute(t.db.db);
+    // An entry crediting an account of another program (replica: neither the immutability trigger nor foreign keys fire).
+    const session2 = await t.db.pool.connect();
+    try {
+      await session2.query('set session_replication_role = replica');
+      const { rows: [{ id: entryId, credit_account_id: creditId }] } = await session2.query(`select id, credit_account_id from entries where operation_id = $1`, [e.operation.id]);
+      await session2.query(`update entries set credit_account_id = (select id from accounts where program_id = $1 and kind = 'issued' limit 1) where id = $2`, [t.program.id, entryId]);
+      expect(Object.keys(await failing())).toContain('rows_in_program');
+      expect((await failing()).rows_in_program).toEqual([expect.objectContaining({ row: 'entry', id: String(entryId) })]);
+      await session2.query(`update entries set credit_account_id = $1 where id = $2`, [creditId, entryId]);
+    } finally {
+      await session2.query('set session_replication_role = origin');
+      session2.release();
+    }
+    await k.verify(p);
 
     await expect(sql`update entries set amount = 1 where program_id = ${p.id}`.execute(t.db.db)).rejects.toThrow(/immutable/);
     await expect(sql`delete from entries where program_id = ${p.id}`.execute(t.db.db)).rejects.toThrow(/immutable/);
