@@ -15,7 +15,7 @@ import { runDueMaintenance } from './ledger-maintenance.ts';
 const Description = Type.String({ maxLength: 500 });
 
 const OperationSchema = Type.Object({
-  id: Uuid, kind: Type.String(), wallet: Type.String(), memberId: Nullable(Uuid), amount: Type.Integer(),
+  id: Uuid, kind: Type.String(), wallet: Type.String(), memberId: Uuid, amount: Type.Integer(),
   reversed: Type.Integer(), restored: Type.Integer(), targetOperationId: Nullable(Uuid), reservationId: Nullable(Uuid),
   counterpartMemberId: Nullable(Uuid), reference: Nullable(ReferenceSchema), description: Nullable(Type.String()),
   reason: Nullable(Type.String()), actor: Type.String(), metadata: Metadata, createdAt: Timestamp,

@@ -1,7 +1,7 @@
 import type { LotRow } from './ledger-repository.ts';
 
 type OperationRow = {
-  id: string; kind: string; wallet_id: string; member_id: string | null; amount: number; reversed: number; restored: number;
+  id: string; kind: string; wallet_id: string; member_id: string; amount: number; reversed: number; restored: number;
   target_operation_id: string | null; reservation_id: string | null; counterpart_member_id: string | null;
   reference_type: string | null; reference_id: string | null; description: string | null; reason: string | null;
   actor: string; metadata: Record<string, unknown>; created_at: Date;
