@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { hashText } from '../../src/imports/import-source.ts';
 import { importMembers } from '../../src/imports/member-import.ts';
@@ -205,34 +206,33 @@ describe('ledger maintenance and verification', async () => {
     expect(Object.keys(await failing())).toEqual(['lots_match_entries', 'buckets_match_lots']);
     await sql`update lots set remaining = 70 where id = ${Number(e.lot.id)}`.execute(t.db.db);
 
-    // A row naming another program's member, written the way a bulk path may (foreign-key checks off).
+    /** Runs fn on a connection with foreign-key checks and triggers off, as a bulk path may write (replica). */
+    const withChecksOff = async <T,>(fn: (session: pg.PoolClient) => Promise<T>): Promise<T> => {
+      const session = await t.db.pool.connect();
+      try {
+        await session.query('set session_replication_role = replica');
+        return await fn(session);
+      } finally {
+        await session.query('set session_replication_role = origin');
+        session.release();
+      }
+    };
+    // An operation naming another program's member.
     const stranger = await t.member();
-    const session = await t.db.pool.connect();
-    let strayId: string;
-    try {
-      await session.query('set session_replication_role = replica');
-      const { rows: [stray] } = await session.query(
-        `insert into operations (program_id, wallet_id, member_id, kind, amount, actor)
-         select program_id, wallet_id, $1, 'earn', 0, 'test' from operations where id = $2 returning id`, [stranger.id, e.operation.id]);
-      strayId = stray.id;
-      await session.query('set session_replication_role = origin');
-    } finally {
-      session.release();
-    }
+    const strayId = await withChecksOff(async (session) => (await session.query(
+      `insert into operations (program_id, wallet_id, member_id, kind, amount, actor)
+       select program_id, wallet_id, $1, 'earn', 0, 'test' from operations where id = $2 returning id`, [stranger.id, e.operation.id])).rows[0].id as string);
     expect(await failing()).toEqual({ rows_in_program: [expect.objectContaining({ row: 'operation', id: strayId, memberId: stranger.id })] });
     await sql`delete from operations where id = ${strayId}`.execute(t.db.db);
-    // An entry crediting an account of another program (replica: neither the immutability trigger nor foreign keys fire).
-    const session2 = await t.db.pool.connect();
+    // An entry crediting an account of another program (neither the immutability trigger nor the references fire).
+    const { id: entryId, credit_account_id: creditId } = (await sql<{ id: number; credit_account_id: number }>`
+      select id, credit_account_id from entries where operation_id = ${e.operation.id}`.execute(t.db.db)).rows[0]!;
+    await withChecksOff((session) => session.query(
+      `update entries set credit_account_id = (select id from accounts where program_id = $1 and kind = 'issued' limit 1) where id = $2`, [t.program.id, entryId]));
     try {
-      await session2.query('set session_replication_role = replica');
-      const { rows: [{ id: entryId, credit_account_id: creditId }] } = await session2.query(`select id, credit_account_id from entries where operation_id = $1`, [e.operation.id]);
-      await session2.query(`update entries set credit_account_id = (select id from accounts where program_id = $1 and kind = 'issued' limit 1) where id = $2`, [t.program.id, entryId]);
-      expect(Object.keys(await failing())).toContain('rows_in_program');
       expect((await failing()).rows_in_program).toEqual([expect.objectContaining({ row: 'entry', id: String(entryId) })]);
-      await session2.query(`update entries set credit_account_id = $1 where id = $2`, [creditId, entryId]);
     } finally {
-      await session2.query('set session_replication_role = origin');
-      session2.release();
+      await withChecksOff((session) => session.query(`update entries set credit_account_id = $1 where id = $2`, [creditId, entryId]));
     }
     await k.verify(p);
 

@@ -1,5 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 
+/** The one reference of a ledger row to its member's wallet in its program, for the three it implies. */
+const memberWalletReference = (table: string) => `
+  add constraint ${table}_member_wallet_fkey foreign key (program_id, member_id, wallet_id)
+    references member_wallets (program_id, member_id, wallet_id),
+  drop constraint ${table}_program_id_fkey,
+  drop constraint ${table}_wallet_id_fkey,
+  drop constraint ${table}_member_id_fkey`;
+
 /**
  * The rows an order or an earn writes name their program through the row they belong to, in one
  * composite reference, instead of through a reference to `programs` of their own:
@@ -28,30 +36,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 alter table member_wallets add constraint member_wallets_program_member_wallet_key unique (program_id, member_id, wallet_id);
 
 alter table operations alter column member_id set not null;
-alter table operations
-  add constraint operations_member_wallet_fkey foreign key (program_id, member_id, wallet_id)
-    references member_wallets (program_id, member_id, wallet_id),
+alter table operations ${memberWalletReference('operations')},
   add constraint operations_counterpart_fkey foreign key (program_id, counterpart_member_id)
     references members (program_id, id),
-  drop constraint operations_program_id_fkey,
-  drop constraint operations_wallet_id_fkey,
-  drop constraint operations_member_id_fkey,
   drop constraint operations_counterpart_member_id_fkey;
 
-alter table lots
-  add constraint lots_member_wallet_fkey foreign key (program_id, member_id, wallet_id)
-    references member_wallets (program_id, member_id, wallet_id),
-  drop constraint lots_program_id_fkey,
-  drop constraint lots_wallet_id_fkey,
-  drop constraint lots_member_id_fkey;
+alter table lots ${memberWalletReference('lots')};
 
 alter table entries alter column member_id set not null;
-alter table entries
-  add constraint entries_member_wallet_fkey foreign key (program_id, member_id, wallet_id)
-    references member_wallets (program_id, member_id, wallet_id),
-  drop constraint entries_program_id_fkey,
-  drop constraint entries_wallet_id_fkey,
-  drop constraint entries_member_id_fkey;
+alter table entries ${memberWalletReference('entries')};
 
 alter table awards
   add constraint awards_member_fkey foreign key (program_id, member_id) references members (program_id, id),
