@@ -130,13 +130,15 @@ function count(o: Open, column: repo.CounterColumn, amount: number) {
 }
 
 /**
- * An operation, lot or entry names a program, a member and a wallet, and the three must be one of
- * the member's wallets in that program: the database holds the same by a composite reference to
- * member_wallets (migration 0018).
+ * The program, wallet and member an operation, lot, entry or reservation names: those of the
+ * member wallet it moves, locked by this transaction, so the three always agree. The database
+ * holds the same by a composite reference to member_wallets (migration 0018). `memberId`, when
+ * given, is the member the request named, which that wallet must be.
  */
-function assertMemberWallet(ctx: LedgerContext, o: Pick<Open, 'wallet' | 'st'>, memberId: string) {
-  invariant(o.st.programId === ctx.program.id && o.st.walletId === o.wallet.id && o.st.memberId === memberId,
-    `member wallet ${o.st.id} is member ${memberId}'s ${o.wallet.code} in program ${ctx.program.id}`);
+function ownerOf(ctx: LedgerContext, o: Pick<Open, 'wallet' | 'st'>, memberId?: string) {
+  invariant(o.st.programId === ctx.program.id && o.st.walletId === o.wallet.id && (memberId === undefined || o.st.memberId === memberId),
+    `member wallet ${o.st.id} is member ${memberId ?? o.st.memberId}'s ${o.wallet.code} in program ${ctx.program.id}`);
+  return { program_id: o.st.programId, wallet_id: o.st.walletId, member_id: o.st.memberId };
 }
 
 /** Writes one entry and moves the buffered member balances; a member side must stay ≥ 0 except available. */
@@ -146,15 +148,12 @@ async function entry(
   e: { kind: EntryKind; operationId: string | null; amount: number; debit: number; credit: number; lot?: LotRow; lotDelta?: number; lotInserted?: boolean },
 ) {
   invariant(Number.isSafeInteger(e.amount) && e.amount > 0, `entry amount ${e.amount} is a positive safe integer`);
-  assertMemberWallet(ctx, o, o.st.memberId);
   const programAccounts = Object.values(o.accounts);
   for (const id of [e.debit, e.credit]) {
     invariant(bucketOf(o, id) !== undefined || programAccounts.includes(id), `account ${id} is the member's or the program's in wallet ${o.wallet.code}`);
   }
   await repo.insertEntry(ctx.trx, {
-    program_id: ctx.program.id,
-    wallet_id: o.wallet.id,
-    member_id: o.st.memberId,
+    ...ownerOf(ctx, o),
     operation_id: e.operationId,
     kind: e.kind,
     amount: e.amount,
@@ -344,7 +343,7 @@ async function releaseReservation(
   status: 'voided' | 'expired',
 ) {
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: o.wallet.id, member_id: o.st.memberId,
+    ...ownerOf(ctx, o),
     kind: status === 'voided' ? 'void' : 'expire_reservation', amount: reservation.amount,
     actor: status === 'voided' ? ctx.actor : 'system', reservation_id: reservation.id,
     target_operation_id: reservation.operation_id,
@@ -408,7 +407,7 @@ export async function earn(ctx: LedgerContext, input: EarnInput) {
   // The common case in one statement; otherwise step by step.
   if (earnsAtOnce(o)) return earnAtOnce(ctx, o, input);
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'earn', amount: input.amount,
+    ...ownerOf(ctx, o, input.memberId), kind: 'earn', amount: input.amount,
     actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata,
   });
   const lot = await createLot(ctx, o, op.id, input.amount, 'earn', o.accounts.issued, {
@@ -435,14 +434,13 @@ type EarnTarget = Pick<Open, 'wallet' | 'st' | 'accounts'>;
 function planEarnAtOnce(ctx: LedgerContext, o: EarnTarget, input: EarnInput) {
   const { wallet } = o;
   invariant(earnsAtOnce(o), 'an earn at once credits a wallet that owes nothing');
-  assertMemberWallet(ctx, o, input.memberId);
   const { vested, vestsAt, expiresAt } = lotTerms(ctx, wallet, {
     pendingUntil: input.pendingUntil === undefined ? defaultVesting(ctx, wallet) : input.pendingUntil, expiresAt: input.expiresAt ?? null,
   });
   const operationId = timeOrderedId(ctx.now);
   const write: repo.EarnWrite = {
     operation: {
-      id: operationId, program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, amount: input.amount, actor: ctx.actor,
+      id: operationId, ...ownerOf(ctx, o, input.memberId), amount: input.amount, actor: ctx.actor,
       ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata ?? {},
     },
     lot: { vested, vests_at: vestsAt, expires_at: expiresAt, created_at: ctx.now },
@@ -594,7 +592,7 @@ async function createLot(
   const remaining = vested ? amount - Math.min(amount, Math.max(0, -o.st.available)) : amount;
   invariant(remaining >= 0 && remaining <= amount, `a new lot's remaining ${remaining} is within 0..${amount}`);
   const lot = await repo.insertLot(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: o.wallet.id, member_id: o.st.memberId, operation_id: operationId,
+    ...ownerOf(ctx, o), operation_id: operationId,
     amount, remaining, vested, vests_at: vestsAt, expires_at: expiresAt, created_at: ctx.now,
   });
   const credit = vested ? o.st.availableAccountId : o.st.pendingAccountId;
@@ -625,7 +623,7 @@ export async function spend(ctx: LedgerContext, input: SpendInput) {
   const { wallet } = o;
   assertCovers(o, input.amount);
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'spend', amount: input.amount,
+    ...ownerOf(ctx, o, input.memberId), kind: 'spend', amount: input.amount,
     actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata,
   });
   const taken = await consumeLots(ctx, o, input.amount, op.id, 'spend', o.accounts.redeemed, true);
@@ -648,11 +646,11 @@ export async function reserve(ctx: LedgerContext, input: ReserveInput) {
   const { wallet } = o;
   assertCovers(o, input.amount);
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'reserve', amount: input.amount,
+    ...ownerOf(ctx, o, input.memberId), kind: 'reserve', amount: input.amount,
     actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null, metadata: input.metadata,
   });
   const reservation = await repo.insertReservation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, operation_id: op.id, amount: input.amount,
+    ...ownerOf(ctx, o, input.memberId), operation_id: op.id, amount: input.amount,
     expires_at: new Date(ctx.now.getTime() + input.timeoutMs), ...referenceColumns(input.reference), created_at: ctx.now,
   });
   await ctx.trx.updateTable('operations').set({ reservation_id: reservation.id }).where('id', '=', op.id).execute();
@@ -688,7 +686,7 @@ export async function postReservation(ctx: LedgerContext, input: { reservationId
   }
   const reference = input.reference ?? (reservation.reference_type && reservation.reference_id ? { type: reservation.reference_type, id: reservation.reference_id } : null);
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: reservation.member_id, kind: 'post', amount,
+    ...ownerOf(ctx, o, reservation.member_id), kind: 'post', amount,
     actor: ctx.actor, reservation_id: reservation.id, target_operation_id: reservation.operation_id, ...referenceColumns(reference),
   });
   await entry(ctx, o, { kind: 'post', operationId: op.id, amount, debit: o.st.reservedAccountId, credit: o.accounts.redeemed });
@@ -767,7 +765,7 @@ export async function reverse(ctx: LedgerContext, input: { operationId: string; 
   });
   const taken = plan.fromLot + plan.fromOthers + plan.debt;
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: memberId, kind: 'reverse', amount: taken,
+    ...ownerOf(ctx, o, memberId), kind: 'reverse', amount: taken,
     actor: ctx.actor, target_operation_id: target.id, ...referenceColumns(input.reference), description: input.description ?? null,
     metadata: { requested, alreadyExpired: plan.alreadyExpired, forgiven: plan.forgiven },
   });
@@ -808,7 +806,7 @@ export async function restore(ctx: LedgerContext, input: { operationId: string; 
     allocationOperationId = reservation.operation_id;
   }
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: memberId, kind: 'restore', amount: requested,
+    ...ownerOf(ctx, o, memberId), kind: 'restore', amount: requested,
     actor: ctx.actor, target_operation_id: target.id, ...referenceColumns(input.reference), description: input.description ?? null,
   });
   await releaseAllocations(ctx, o, allocationOperationId, requested, op.id, 'restore', o.accounts.redeemed);
@@ -837,7 +835,7 @@ export async function adjust(ctx: LedgerContext, input: { memberId: string; wall
   const magnitude = Math.abs(input.amount);
   if (input.amount < 0) assertCovers(o, magnitude);
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.memberId, kind: 'adjust', amount: magnitude,
+    ...ownerOf(ctx, o, input.memberId), kind: 'adjust', amount: magnitude,
     actor: ctx.actor, reason: input.reason, ...referenceColumns(input.reference), metadata: { direction: input.amount > 0 ? 'credit' : 'debit' },
   });
   if (input.amount > 0) {
@@ -872,14 +870,14 @@ export async function transfer(ctx: LedgerContext, input: { fromMemberId: string
   const to = first === input.fromMemberId ? secondOpen : firstOpen;
   assertCovers(from, input.amount);
   const op = await repo.insertOperation(ctx.trx, {
-    program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.fromMemberId, counterpart_member_id: input.toMemberId,
+    ...ownerOf(ctx, from, input.fromMemberId), counterpart_member_id: ownerOf(ctx, to, input.toMemberId).member_id,
     kind: 'transfer', amount: input.amount, actor: ctx.actor, ...referenceColumns(input.reference), description: input.description ?? null,
   });
   const taken = await consumeLots(ctx, from, input.amount, op.id, 'transfer', from.accounts.transfers, true);
   // The receiver's lots keep the source lots' expiry: a transfer never makes points younger.
   for (const t of taken) {
     const lot = await repo.insertLot(ctx.trx, {
-      program_id: ctx.program.id, wallet_id: wallet.id, member_id: input.toMemberId, operation_id: op.id,
+      ...ownerOf(ctx, to, input.toMemberId), operation_id: op.id,
       amount: t.amount, remaining: 0, vested: true, vests_at: null, expires_at: t.lot.expires_at, created_at: ctx.now,
     });
     await creditAvailable(ctx, to, 'transfer', op.id, lot, t.amount, to.accounts.transfers);

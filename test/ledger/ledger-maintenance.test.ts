@@ -224,6 +224,20 @@ describe('ledger maintenance and verification', async () => {
        select program_id, wallet_id, $1, 'earn', 0, 'test' from operations where id = $2 returning id`, [stranger.id, e.operation.id])).rows[0].id as string);
     expect(await failing()).toEqual({ rows_in_program: [expect.objectContaining({ row: 'operation', id: strayId, memberId: stranger.id })] });
     await sql`delete from operations where id = ${strayId}`.execute(t.db.db);
+    // A transfer whose counterpart is another program's member, and a lot of another program's member.
+    const transferId = await withChecksOff(async (session) => (await session.query(
+      `insert into operations (program_id, wallet_id, member_id, counterpart_member_id, kind, amount, actor)
+       select program_id, wallet_id, member_id, $1, 'transfer', 0, 'test' from operations where id = $2 returning id`, [stranger.id, e.operation.id])).rows[0].id as string);
+    const strayLot = await withChecksOff(async (session) => String((await session.query(
+      `insert into lots (program_id, wallet_id, member_id, operation_id, amount, remaining, vested)
+       select program_id, wallet_id, $1, id, 1, 0, true from operations where id = $2 returning id`, [stranger.id, e.operation.id])).rows[0].id));
+    expect(await failing()).toEqual({ rows_in_program: expect.arrayContaining([
+      expect.objectContaining({ row: 'operation', id: transferId, memberId: m.id }),
+      expect.objectContaining({ row: 'lot', id: strayLot, memberId: stranger.id }),
+    ]) });
+    expect((await failing()).rows_in_program).toHaveLength(2);
+    await sql`delete from lots where id = ${Number(strayLot)}`.execute(t.db.db);
+    await sql`delete from operations where id = ${transferId}`.execute(t.db.db);
     // An entry crediting an account of another program (neither the immutability trigger nor the references fire).
     const { id: entryId, credit_account_id: creditId } = (await sql<{ id: number; credit_account_id: number }>`
       select id, credit_account_id from entries where operation_id = ${e.operation.id}`.execute(t.db.db)).rows[0]!;
